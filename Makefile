@@ -1,0 +1,70 @@
+# Batch ETL for government information-disclosure annual reports.
+#
+#   make venv   bootstrap uv (.uvtool) and the project venv (.venv) from uv.lock, when missing or stale
+#   make run    run the Airflow DAG end to end over the landing folder, then print the run summary
+#               (LANDING=dir and WORKDIR=dir override ETL_LANDING_DIR / ETL_WORKDIR)
+#   make test   pytest
+#   make lint   ruff check + ruff format --check
+#
+# Airflow's settings live in etc/airflow.env (shared with the tests); this file exports them.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+MAKEFILE := $(abspath $(lastword $(MAKEFILE_LIST)))
+PROJECT_ROOT := $(patsubst %/,%,$(dir $(MAKEFILE)))
+
+UV_VERSION := 0.13.9
+UVTOOL := $(PROJECT_ROOT)/.uvtool
+UV := $(UVTOOL)/bin/uv
+VENV := $(PROJECT_ROOT)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.synced-from-uv.lock
+PYTHON3 ?= python3
+
+# uv: use the machine's Python (never download one), copy instead of hard-linking across filesystems.
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+include $(PROJECT_ROOT)/etc/airflow.env
+export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' $(PROJECT_ROOT)/etc/airflow.env)
+
+# Landing folder and workdir for `make run`: the environment (ETL_LANDING_DIR / ETL_WORKDIR) or, when
+# neither is given, etl/config.py's defaults (sample/landing, var).
+LANDING ?= $(ETL_LANDING_DIR)
+WORKDIR ?= $(or $(ETL_WORKDIR),$(PROJECT_ROOT)/var)
+
+.PHONY: help venv run test lint
+
+help:
+	@sed -n 's/^#   make /  make /p' $(MAKEFILE)
+
+venv: $(STAMP)
+
+$(UV):
+	rm -rf $(UVTOOL)
+	$(PYTHON3) -m venv $(UVTOOL)
+	$(UVTOOL)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Re-sync when the lock is newer than the last sync (or the venv is missing).
+$(STAMP): $(PROJECT_ROOT)/uv.lock | $(UV)
+	cd $(PROJECT_ROOT) && $(UV) sync --frozen
+	touch $@
+
+run: venv
+	mkdir -p $(AIRFLOW_HOME) $(WORKDIR)
+	@echo "== airflow db migrate ($(AIRFLOW_HOME))"
+	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 \
+	  || { tail -n 50 $(AIRFLOW_HOME)/db-migrate.log; echo "airflow db migrate failed (log: $(AIRFLOW_HOME)/db-migrate.log)"; exit 1; }
+	@echo "== airflow dags test annual_reports (landing: $(or $(LANDING),etl/config default), workdir: $(WORKDIR))"
+	ETL_WORKDIR=$(WORKDIR) $(if $(LANDING),ETL_LANDING_DIR=$(LANDING)) \
+	  $(BIN)/airflow dags test annual_reports
+	@echo "== summary"
+	$(BIN)/python -m etl summary --workdir $(WORKDIR)
+
+test: venv
+	cd $(PROJECT_ROOT) && $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: venv
+	cd $(PROJECT_ROOT) && $(BIN)/ruff check etl dags tests && $(BIN)/ruff format --check etl dags tests

@@ -1,0 +1,191 @@
+"""Airflow DAG for the annual-report ETL: a thin shell over ``etl.pipeline``.
+
+extract -> parse (mapped, one task per batch) -> transform -> validate -> load -> marts -> summary
+
+Rules this file keeps (tests/test_dag.py checks them):
+
+* It imports only ``airflow.sdk``, pendulum and the standard library.  ``etl.pipeline`` (pandas, Great
+  Expectations, DuckDB, ...) is imported inside each task, so parsing this file stays fast and cheap for
+  the DAG processor.
+* Only paths and small dicts go through XCom; the data stays in files under the run directory.
+* The Airflow run id, made filesystem-safe, is the pipeline run id: one run directory per DAG run.
+
+Schedule: the landing area is a folder that reports are dropped into at any time, not a stream cut into
+intervals, and every run processes what is in it (the pipeline dedupes by content hash).  So the DAG sweeps
+it once a day (``@daily``, Beijing time) with ``catchup=False``: back-filling missed days would only process
+the same folder again.  ``max_active_runs=1`` because the warehouse is one writer at a time (DuckDB file).
+Trigger it by hand (or ``airflow dags test``) to process a fresh drop immediately.
+
+Params (``airflow dags test annual_reports -c '{"landing": "/path"}'`` or the trigger form):
+``landing`` and ``workdir`` override ETL_LANDING_DIR / ETL_WORKDIR; when empty, ``etl.config`` decides
+(the environment, then the project defaults ``sample/landing`` and ``var``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, get_current_context, task
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "annual_reports"
+
+# A bug or a bad input fails the same way on every try: fail at once instead of retrying it.  Anything
+# else (I/O, a locked warehouse file, a killed worker, ...) gets the normal retries.
+RETRY_POLICY = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception=[
+                "builtins.ImportError",
+                "builtins.SyntaxError",
+                "builtins.TypeError",
+                "builtins.ValueError",
+                "builtins.KeyError",
+                "builtins.AttributeError",
+                "builtins.AssertionError",
+                "builtins.NotImplementedError",
+            ],
+            action=RetryAction.FAIL,
+            reason="deterministic error: retrying would fail the same way",
+        )
+    ]
+)
+
+DEFAULT_ARGS = {
+    "owner": "data-eng",
+    "depends_on_past": False,
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=30),
+    "retry_policy": RETRY_POLICY,
+    "execution_timeout": timedelta(hours=2),
+}
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_run_id(run_id: str) -> str:
+    """Airflow run id -> one path component: ``manual__2026-01-02T03:04:05+00:00`` -> ``manual__2026-01-02T03-04-05-00-00``."""
+    safe = _UNSAFE.sub("-", run_id).strip(".-")
+    return safe[:200] or "run"
+
+
+def _opt(value: object) -> str | None:
+    """A param left empty means: let etl.config decide (environment, then project default)."""
+    return str(value) if value not in (None, "") else None
+
+
+@dag(
+    dag_id=DAG_ID,
+    description="Government information-disclosure annual reports: landing -> warehouse -> marts",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=6),
+    default_args=DEFAULT_ARGS,
+    tags=["etl", "annual-reports"],
+    params={
+        "landing": Param(
+            None,
+            type=["null", "string"],
+            description="Landing folder to scan; empty: ETL_LANDING_DIR or <project>/sample/landing",
+        ),
+        "workdir": Param(
+            None,
+            type=["null", "string"],
+            description="Work folder (runs/, warehouse.duckdb); empty: ETL_WORKDIR or <project>/var",
+        ),
+    },
+    doc_md=__doc__,
+)
+def annual_reports():
+    @task(multiple_outputs=True)
+    def extract(params: dict | None = None, run_id: str | None = None) -> dict:
+        from etl import pipeline
+
+        params = params or {}
+        result = pipeline.extract(
+            safe_run_id(run_id or "manual"),
+            landing=_opt(params.get("landing")),
+            workdir=_opt(params.get("workdir")),
+        )
+        log.info(
+            "run %s: %d files in %d batches, run dir %s",
+            result["run_id"],
+            result["n_files"],
+            len(result["batches"]),
+            result["run_dir"],
+        )
+        return result
+
+    @task(map_index_template="{{ batch_name }}")
+    def parse(batch_path: str) -> str:
+        from etl import pipeline
+
+        # Names the mapped task instance after its batch in the UI and logs (instead of 0, 1, 2, ...).
+        get_current_context()["batch_name"] = os.path.basename(batch_path)
+        return pipeline.parse_batch(batch_path)
+
+    # An empty landing area maps parse over no batch, which skips it: transform still runs (on no parsed
+    # output) so the run ends with a summary instead of a row of skipped tasks.
+    @task(trigger_rule="none_failed")
+    def transform(run_dir: str, parsed_paths: list[str]) -> str:
+        from etl import pipeline
+
+        return pipeline.transform(run_dir, list(parsed_paths or []))
+
+    @task(multiple_outputs=False)
+    def validate(run_dir: str) -> dict:
+        from etl import pipeline
+
+        return pipeline.validate(run_dir)
+
+    @task(multiple_outputs=False)
+    def load(run_dir: str) -> dict:
+        from etl import pipeline
+
+        return pipeline.load(run_dir)
+
+    @task(multiple_outputs=False)
+    def marts(run_dir: str) -> dict:
+        from etl import pipeline
+
+        return pipeline.build_marts(run_dir)
+
+    @task(multiple_outputs=False)
+    def summary(run_dir: str) -> dict:
+        from etl import pipeline
+
+        result = pipeline.summarize(run_dir)
+        counts = result.get("counts", {})
+        log.info("run summary counts: %s", json.dumps(counts, ensure_ascii=False, sort_keys=True))
+        for name in ("quarantined", "rejected"):
+            for file, why in sorted((result.get(name) or {}).items()):
+                log.info("%s: %s (%s)", name, file, why)
+        for file in result.get("duplicates") or []:
+            log.info("duplicate: %s", file)
+        for row in result.get("mart") or []:
+            log.info("mart: %s", json.dumps(row, ensure_ascii=False, default=str))
+        # XCom keeps the counts only: the full summary (file lists, mart rows) stays in the run dir.
+        return {"run_dir": run_dir, "counts": counts}
+
+    extracted = extract()
+    run_dir = extracted["run_dir"]
+    parsed = parse.expand(batch_path=extracted["batches"])
+    staged = transform(run_dir, parsed)
+    validated = validate(run_dir)
+    loaded = load(run_dir)
+    built = marts(run_dir)
+    summarized = summary(run_dir)
+    staged >> validated >> loaded >> built >> summarized
+
+
+annual_reports()

@@ -1,0 +1,38 @@
+"""The one config surface: every setting is an environment variable with a sane default, read here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PARSER_VERSION = "0.1.0"
+
+
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    landing_dir: Path
+    workdir: Path
+    batch_size: int
+    warehouse_url: str | None
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.workdir / "warehouse.duckdb"
+
+
+def load_settings(landing: Path | None = None, workdir: Path | None = None) -> Settings:
+    """Settings from the environment; explicit arguments (CLI flags) win over the environment."""
+    return Settings(
+        landing_dir=landing.resolve() if landing else _env_path("ETL_LANDING_DIR", PROJECT_ROOT / "sample" / "landing"),
+        workdir=workdir.resolve() if workdir else _env_path("ETL_WORKDIR", PROJECT_ROOT / "var"),
+        batch_size=int(os.environ.get("ETL_BATCH_SIZE", "200")),
+        # PostgreSQL for teams (issue 6); None means the embedded DuckDB file under the workdir.
+        warehouse_url=os.environ.get("ETL_WAREHOUSE_URL") or None,
+    )

@@ -1,0 +1,91 @@
+"""Records that flow between the stages (extract -> parse -> transform -> validate -> load).
+
+Everything here is plain data that serialises to JSON, so tasks can hand each other paths to files of these
+records instead of the records themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Number = int | float
+
+
+class RejectedInput(Exception):  # noqa: N818 - it is an outcome, not a bug
+    """The file is not a report we can read; the message is the one-line reason."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file in the landing area, identified by its content hash."""
+
+    path: str  # relative to the landing folder (posix)
+    sha256: str
+    size: int
+    file_format: str  # html | text | markdown | pdf | docx | doc | unknown
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Metadata:
+    issuer: str | None = None
+    year: int | None = None
+    adcode: str | None = None
+    city: str | None = None
+    province: str | None = None
+    scope: str | None = None  # agency | government | region
+    scope_evidence: str | None = None
+    region_note: str | None = None  # how the region was decided, or why it is ambiguous
+
+
+@dataclass
+class ParsedReport:
+    """A report as printed: values exactly as the source shows them.
+
+    cells: every code of the template; a blank cell is 0 and listed in blank_cells; a cell the parser could
+    not determine is None and listed in unresolved (code -> reason, raw text).
+    provenance: code -> where the value came from ("line 57", "table 2 row 5 col 3", "segmented: 7000007").
+    """
+
+    template: str  # "2021" | "2019"
+    file_format: str
+    meta: Metadata
+    cells: dict[str, Number | None]
+    blank_cells: list[str] = field(default_factory=list)
+    unresolved: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_public_json(self) -> dict[str, Any]:
+        """The stable `python -m etl parse` interface."""
+        m = self.meta
+        return {
+            "issuer": m.issuer,
+            "year": m.year,
+            "format": self.template,
+            "file_format": self.file_format,
+            "adcode": m.adcode,
+            "city": m.city,
+            "province": m.province,
+            "scope": m.scope,
+            "scope_evidence": m.scope_evidence,
+            "cells": self.cells,
+            "blank_cells": self.blank_cells,
+            "unresolved_cells": self.unresolved,
+            "units": self.units,
+            "provenance": self.provenance,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ParsedReport:
+        d = dict(d)
+        d["meta"] = Metadata(**d["meta"])
+        return cls(**d)

@@ -1,0 +1,65 @@
+"""Parse: one report file -> ParsedReport (cells by spec code, metadata, provenance), or RejectedInput.
+
+Each format has a reader that produces text (for metadata) and rows (for tables); everything after that is
+shared, so a fix to table reading helps every format at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from etl.extract import decode_bytes, detect_format
+from etl.model import ParsedReport, RejectedInput
+from etl.parse.metadata import extract_metadata
+from etl.parse.rows import Row, normalize, text_rows
+from etl.parse.tables import read_tables
+
+__all__ = ["parse_bytes", "parse_file"]
+
+_TEXT_FORMATS = ("text", "markdown", "html")
+
+
+def _read(data: bytes, file_format: str) -> tuple[str, str | None, list[Row]]:
+    if file_format in _TEXT_FORMATS:
+        source = decode_bytes(data, file_format)
+        if file_format == "html":
+            from etl.parse.html import read_html
+
+            return read_html(source)
+        text = normalize(source)
+        return text, None, text_rows(text)
+    if file_format in ("pdf", "docx", "doc"):
+        raise RejectedInput(f"unsupported format: {file_format} (reader not implemented yet)")
+    raise RejectedInput(f"unsupported format: {file_format}")
+
+
+def _check_is_report(text: str) -> None:
+    if "政府信息公开" not in text:
+        raise RejectedInput("not a government information-disclosure annual report")
+    if "政府信息公开情况统计表" in text and "本年新收" not in text:
+        raise RejectedInput("legacy format (pre-2019)")
+
+
+def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> ParsedReport:
+    file_format = file_format or detect_format(Path(name), data[:8192])
+    if not data.strip():
+        raise RejectedInput("empty file")
+    text, title, rows = _read(data, file_format)
+    _check_is_report(text)
+    meta = extract_metadata(text, title)
+    tables = read_tables(rows, year=meta.year)
+    return ParsedReport(
+        template=tables.template,
+        file_format=file_format,
+        meta=meta,
+        cells=tables.cells,
+        blank_cells=tables.blank_cells,
+        unresolved=tables.unresolved,
+        units=tables.units,
+        provenance=tables.provenance,
+        notes=tables.notes,
+    )
+
+
+def parse_file(path: Path) -> ParsedReport:
+    return parse_bytes(path.read_bytes(), path.name)

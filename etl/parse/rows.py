@@ -1,0 +1,51 @@
+"""Turn a document into a stream of table rows: the one shape every format is read into.
+
+A Row is the cells of one table row (or one text line) in reading order, with where it came from. Readers for
+each format only have to produce rows; `etl.parse.tables` maps rows to template cells.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+_WS = re.compile(r"[ \t\u3000\xa0]+")
+
+
+@dataclass
+class Row:
+    cells: list[str]
+    where: str
+    # cell indexes at which a line break split the row (text dumps): an empty slot may have been lost there
+    breaks: list[int] = field(default_factory=list)
+
+
+def normalize(text: str) -> str:
+    """NFKC folds full-width digits and punctuation (１２，（）) to ASCII; minus signs and dashes unified."""
+    text = unicodedata.normalize("NFKC", text)
+    return text.replace("\u2212", "-").replace("\u2014", "—").replace("\u2013", "-")
+
+
+def text_rows(text: str) -> list[Row]:
+    """Rows of a flattened-table text: one row per line, cells split on '|' (or tabs)."""
+    rows = []
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        sep = "|" if "|" in line else ("\t" if "\t" in line else None)
+        if sep is None:
+            cells = [line.strip()]
+        else:
+            cells = [c.strip() for c in line.split(sep)]
+            # a leading/trailing separator frames the row; it does not delimit an empty cell
+            if cells and cells[0] == "" and line.lstrip().startswith(sep):
+                cells = cells[1:]
+            if cells and cells[-1] == "" and line.rstrip().endswith(sep):
+                cells = cells[:-1]
+        rows.append(Row(cells=cells, where=f"line {i}"))
+    return rows
+
+
+def collapse_ws(text: str) -> str:
+    return _WS.sub(" ", text).strip()

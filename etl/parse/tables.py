@@ -1,0 +1,321 @@
+"""Map a stream of rows onto the template's cells (表二, 表三, 表四).
+
+Rows are matched by what their labels say, not by position, so reordered, split, typo'd or spam-ridden
+tables still land on the right codes. Values are kept exactly as printed; nothing is derived here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from etl import spec
+from etl.model import RejectedInput
+from etl.parse.rows import Row
+from etl.parse.values import Number, Slot, read_slot
+
+# 表三 rows, most specific first: the first pattern that matches a label decides its row.
+_T3_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("other_no_correction", r"不补正|逾期不补"),
+    ("other_no_fee", r"缴纳费用|收费通知"),
+    ("carried_forward", r"结转下年|下年度继续"),
+    ("carried_over", r"上年结转|上年度结转"),
+    ("new_received", r"本年新收|新收政府"),
+    ("partially_granted", r"部分公开"),
+    ("granted", r"予以公开"),
+    ("denied_state_secret", r"国家秘密"),
+    ("denied_prohibited_by_law", r"禁止公开|法律行政|行政法规|止公开"),
+    ("denied_three_security_one_stability", r"三安全|一稳定|危及"),
+    ("denied_third_party_rights", r"第三方"),
+    ("denied_internal_affairs", r"内部事务"),
+    ("denied_process_information", r"过程性"),
+    ("denied_enforcement_file", r"执法案卷"),
+    ("denied_administrative_query", r"行政查询|查询事项"),
+    ("unable_not_held", r"不掌握"),
+    ("unable_needs_creation", r"另行制作|现成信息"),
+    ("unable_still_unclear", r"补正后|仍不明确"),
+    ("not_processed_petition", r"信访|举报投诉"),
+    ("not_processed_duplicate", r"重复申请"),
+    ("not_processed_publication", r"出版物"),
+    ("not_processed_mass_repeated", r"大量反复"),
+    ("not_processed_confirm_existing", r"确认或重新|重新出具"),
+    ("total", r"\(七\)|^总计$|^合计$"),
+    ("other_other", r"^(\(六\)其他处理)?3\.?其他$"),
+    ("other", r"\(六\)其他处理$|^其他处理$"),
+)
+_T3_RE = tuple((key, re.compile(p)) for key, p in _T3_PATTERNS)
+
+_T2_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("regulation", r"规章"),
+    ("normative_document", r"规范性文件"),
+    ("licensing", r"行政许可"),
+    ("other_management_service", r"其他对外管理服务"),
+    ("penalty", r"行政处罚"),
+    ("coercion", r"行政强制"),
+    ("fees", r"事业性收费|行政收费"),
+    ("procurement", r"集中采购"),
+)
+_T2_RE = tuple((key, re.compile(p)) for key, p in _T2_PATTERNS)
+
+# Column headers that only one template prints: they decide the template (not the year).
+_MARKERS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额", "逾期不补正", "缴纳费用")
+_MARKERS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减", "集中采购", "其他对外管理服务")
+
+_T4_HEAD = re.compile(r"行政复议")
+_END = re.compile(r"^(五|六)、|存在的主要问题|改进情况")
+_SPACES = re.compile(r"\s+")
+_ORDER = ("t2", "t3", "t4", "done")
+
+
+@dataclass
+class TableRead:
+    template: str
+    cells: dict[str, Number | None]
+    blank_cells: list[str] = field(default_factory=list)
+    unresolved: dict[str, str] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    provenance: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _DataRow:
+    label: str
+    slots: list[Slot]
+    where: str
+    breaks: list[int]
+
+
+def _compact(text: str) -> str:
+    return _SPACES.sub("", text)
+
+
+def split_row(row: Row) -> _DataRow:
+    """Label = the text cells before the first number; slots = the number/blank cells after the label."""
+    kinds = [read_slot(c) for c in row.cells]
+    first_num = next((i for i, s in enumerate(kinds) if s is not None and not s.is_blank), len(kinds))
+    text_idx = [i for i, s in enumerate(kinds[:first_num]) if s is None]
+    last_label = text_idx[-1] if text_idx else -1
+    label = "".join(_compact(row.cells[i]) for i in text_idx)
+    slots, breaks = [], []
+    for i in range(last_label + 1, len(kinds)):
+        if i in row.breaks:
+            breaks.append(len(slots))
+        s = kinds[i]
+        if s is not None:  # text after the values is spam or a note: not a slot
+            slots.append(s)
+    if not label and len(row.cells) == 1 and not slots:
+        label = _compact(row.cells[0])
+    return _DataRow(label, slots, row.where, breaks)
+
+
+def detect_template(rows: list[Row], year: int | None) -> str:
+    text = "".join(_compact("".join(r.cells)) for r in rows)
+    n21 = sum(text.count(m) for m in _MARKERS_2021)
+    n19 = sum(text.count(m) for m in _MARKERS_2019)
+    if n21 != n19:
+        return "2021" if n21 > n19 else "2019"
+    return "2021" if (year or 2021) >= 2021 else "2019"
+
+
+def match_t3(label: str, template: str) -> str | None:
+    rows = spec.t3_rows(template)
+    for key, rx in _T3_RE:
+        if key in rows and rx.search(label):
+            return key
+    if template == "2021" and re.search(r"\(六\)其他处理$|^其他处理$", label):
+        return "other_single"  # a 2021 report printing the old single （六） row
+    return None
+
+
+def match_t2(label: str, template: str) -> str | None:
+    rows = dict(spec.t2_rows(template))
+    for key, rx in _T2_RE:
+        if key in rows and rx.search(label):
+            return key
+    return None
+
+
+class _Reader:
+    def __init__(self, template: str) -> None:
+        self.t = template
+        self.out = TableRead(template=template, cells=dict.fromkeys(spec.codes(template)))
+        self.t2_cols = dict(spec.t2_rows(template))
+        self.filled: set[str] = set()
+        self.t4_slots: list[tuple[Slot, str]] = []
+        self.t2_units: dict[str, str] = {}
+        self.short: tuple[str, str, tuple[str, ...], _DataRow] | None = None  # a row still short of values
+
+    # -- assignment -------------------------------------------------------------------------------------
+    def _put(self, code: str, slot: Slot, where: str) -> None:
+        self.out.unresolved.pop(code, None)
+        if slot.is_blank:
+            self.out.cells[code] = 0
+            self.out.blank_cells.append(code)
+        else:
+            self.out.cells[code] = slot.value
+        self.out.provenance[code] = where
+        if slot.unit in ("元", "万元") and code.endswith(".amount"):
+            self.out.units[code] = slot.unit
+
+    def put_row(self, table: str, key: str, cols: tuple[str, ...], dr: _DataRow) -> bool:
+        if key in self.filled:
+            self.out.notes.append(f"{dr.where}: second row for {table}.{key} ignored")
+            return True
+        slots = self._fit(dr, len(cols), f"{table}.{key}")
+        if slots is None:
+            for col in cols:
+                self.out.unresolved[f"{table}.{key}.{col}"] = (
+                    f"{dr.where}: row has {len(dr.slots)} values, {len(cols)} expected"
+                )
+            return False
+        self.filled.add(key)
+        for col, slot in zip(cols, slots, strict=True):
+            self._put(f"{table}.{key}.{col}", slot, dr.where)
+        return True
+
+    def _fit(self, dr: _DataRow, n: int, what: str) -> list[Slot] | None:
+        slots = dr.slots
+        if len(slots) == n:
+            return slots
+        if len(slots) == n - 1 and dr.breaks:
+            # a line break inside the row swallowed an empty cell: it stood where the line broke
+            at = dr.breaks[0]
+            self.out.notes.append(f"{dr.where}: {what} broken across lines; empty cell assumed at the break")
+            return [*slots[:at], Slot(None, ""), *slots[at:]]
+        if len(slots) > n:
+            printed = [s for s in slots if not s.is_blank]
+            if len(printed) == n:
+                return printed
+        return None
+
+    # -- the walk ---------------------------------------------------------------------------------------
+    def read(self, rows: list[Row]) -> TableRead:
+        section: str | None = None  # None -> t2 -> t3 -> t4 -> done; only ever moves forward
+        pending: list[str] = []  # label-only rows waiting for their numbers (wrapped labels)
+        for row in rows:
+            dr = split_row(row)
+            if section == "done":
+                break
+            if section == "t3" and _T4_HEAD.search(dr.label) and self.filled & set(spec.t3_rows(self.t)):
+                section, pending, self.short = "t4", [], None
+                if not dr.slots:
+                    continue
+            if section == "t4":
+                section = self._t4_row(dr)
+                continue
+            if not dr.slots:
+                section = self._heading(dr.label, section)
+                if dr.label and section in ("t2", "t3"):
+                    pending = [*pending, dr.label][-3:]
+                continue
+            if not dr.label and self.short is not None:
+                self._continue_short(dr)
+                continue
+            self.short = None
+            candidates = [dr.label] if dr.label else []
+            if pending:
+                candidates.append("".join(pending) + dr.label)
+            for label in candidates:
+                placed = self._place(label, dr)
+                if placed:
+                    section, pending = max(section or "t2", placed, key=_ORDER.index), []
+                    break
+            else:
+                if dr.label:
+                    pending = [*pending, dr.label][-3:]
+        self._finish_t4()
+        self._finish_missing()
+        return self.out
+
+    def _heading(self, label: str, section: str | None) -> str | None:
+        if section is None and ("第二十条" in label or "信息内容" in label):
+            section = "t2"
+        if section in (None, "t2") and ("申请人情况" in label or "本年新收" in label):
+            section = "t3"
+        if section == "t2" and "收费" in label and "万元" in label:
+            self.t2_units["fees"] = "万元"
+        if section == "t2" and "采购" in label and (m := re.search(r"万元|元", label)):
+            self.t2_units["procurement"] = m.group(0)
+        return section
+
+    def _t4_row(self, dr: _DataRow) -> str:
+        if not dr.slots and _END.search(dr.label):
+            return "done"
+        if dr.label and all(s.is_blank for s in dr.slots):
+            return "t4"  # a header row (padding cells are not values)
+        self.t4_slots.extend((s, dr.where) for s in dr.slots)
+        return "done" if len(self.t4_slots) >= 15 else "t4"
+
+    def _continue_short(self, dr: _DataRow) -> None:
+        """A row of bare numbers right after a row that was short of values: the same row, broken."""
+        table, key, cols, prev = self.short
+        merged = _DataRow(prev.label, prev.slots + dr.slots, prev.where, [*prev.breaks, len(prev.slots)])
+        self.short = None if self.put_row(table, key, cols, merged) else (table, key, cols, merged)
+
+    def _place(self, label: str, dr: _DataRow) -> str | None:
+        """Place a labelled row; returns the table it went to, or None."""
+        key3 = match_t3(label, self.t)
+        if key3 == "other_single":
+            return "t3" if self._put_single_other(dr) else None
+        if key3:
+            if self.put_row("t3", key3, spec.APPLICANT_COLUMNS, dr):
+                return "t3"
+            self.short = ("t3", key3, spec.APPLICANT_COLUMNS, dr)
+            return "t3"
+        key2 = match_t2(label, self.t)
+        if key2:
+            cols = self.t2_cols[key2]
+            if not self.put_row("t2", key2, cols, dr):
+                self.short = ("t2", key2, cols, dr)
+            return "t2"
+        return None
+
+    def _put_single_other(self, dr: _DataRow) -> bool:
+        slots = self._fit(dr, 7, "t3.other")
+        if slots is None:
+            return False
+        subrows = ("other_no_correction", "other_no_fee", "other_other")
+        if all(s.is_blank or s.value == 0 for s in slots):
+            for sub in subrows:
+                self.filled.add(sub)
+                for col, slot in zip(spec.APPLICANT_COLUMNS, slots, strict=True):
+                    self._put(f"t3.{sub}.{col}", slot, f"{dr.where} (single （六） row, all zero)")
+        else:
+            for sub in subrows:
+                self.filled.add(sub)
+                for col in spec.APPLICANT_COLUMNS:
+                    self.out.unresolved[f"t3.{sub}.{col}"] = (
+                        f"{dr.where}: old single （六）其他处理 row cannot be split into the 2021 sub-rows"
+                    )
+        return True
+
+    def _finish_t4(self) -> None:
+        slots = self.t4_slots
+        if not slots:
+            return
+        if len(slots) != 15:
+            self.out.notes.append(f"表四: {len(slots)} values found, 15 expected")
+            if len(slots) < 15:
+                return
+        codes = [f"t4.{b}.{c}" for b in spec.T4_BLOCKS for c in spec.T4_COLUMNS]
+        for code, (slot, where) in zip(codes, slots[:15], strict=True):
+            self._put(code, slot, where)
+
+    def _finish_missing(self) -> None:
+        for code, value in self.out.cells.items():
+            if value is None and code not in self.out.unresolved:
+                self.out.unresolved[code] = "not found in the tables"
+        for key, unit in self.t2_units.items():
+            code = "t2.fees.amount" if key == "fees" else "t2.procurement.amount"
+            if code in self.out.cells and code not in self.out.units:
+                self.out.units[code] = unit
+
+
+def read_tables(rows: list[Row], year: int | None = None, template: str | None = None) -> TableRead:
+    template = template or detect_template(rows, year)
+    result = _Reader(template).read(rows)
+    t3_found = sum(1 for c in result.cells if c.startswith("t3.") and c in result.provenance)
+    if t3_found == 0:
+        raise RejectedInput("tables not found (no 表三 收到和处理政府信息公开申请情况 rows)")
+    return result
