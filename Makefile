@@ -35,6 +35,10 @@ export $(shell sed -n 's/^\([A-Za-z_][A-Za-z0-9_]*\)=.*/\1/p' $(PROJECT_ROOT)/et
 LANDING ?= $(ETL_LANDING_DIR)
 WORKDIR ?= $(or $(ETL_WORKDIR),$(PROJECT_ROOT)/var)
 
+# `make run` shows task progress and errors; the whole `airflow dags test` output goes to the log file.
+DAGS_TEST_LOG = $(AIRFLOW_HOME)/dags-test.log
+DAGS_TEST_PROGRESS := \[DAG TEST\] (starting|end) task|run summary counts|Marking run|\[(error|critical)|Traceback|DagRun failed
+
 .PHONY: help venv run test lint
 
 help:
@@ -58,8 +62,11 @@ run: venv
 	@$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/db-migrate.log 2>&1 \
 	  || { tail -n 50 $(AIRFLOW_HOME)/db-migrate.log; echo "airflow db migrate failed (log: $(AIRFLOW_HOME)/db-migrate.log)"; exit 1; }
 	@echo "== airflow dags test annual_reports (landing: $(or $(LANDING),etl/config default), workdir: $(WORKDIR))"
-	ETL_WORKDIR=$(WORKDIR) $(if $(LANDING),ETL_LANDING_DIR=$(LANDING)) \
-	  $(BIN)/airflow dags test annual_reports
+	@echo "   full log: $(DAGS_TEST_LOG)$(if $(VERBOSE),, (VERBOSE=1 shows it here))"
+	@ETL_WORKDIR=$(WORKDIR) $(if $(LANDING),ETL_LANDING_DIR=$(LANDING)) \
+	  $(BIN)/airflow dags test annual_reports 2>&1 | tee $(DAGS_TEST_LOG) \
+	  | $(if $(VERBOSE),cat,grep --line-buffered -E '$(DAGS_TEST_PROGRESS)') \
+	  || { tail -n 60 $(DAGS_TEST_LOG); echo "the DAG run failed (full log: $(DAGS_TEST_LOG))"; exit 1; }
 	@echo "== summary"
 	$(BIN)/python -m etl summary --workdir $(WORKDIR)
 

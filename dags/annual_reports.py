@@ -32,7 +32,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, get_current_context, task
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("annual_reports")
 
 DAG_ID = "annual_reports"
 
@@ -107,8 +107,12 @@ def _opt(value: object) -> str | None:
     doc_md=__doc__,
 )
 def annual_reports():
-    @task(multiple_outputs=True)
-    def extract(params: dict | None = None, run_id: str | None = None) -> dict:
+    @task
+    def extract(params: dict | None = None, run_id: str | None = None, ti=None) -> list[str]:
+        """Returns the batch paths (what ``parse`` maps over); run_dir, run_id and n_files go to their own XComs.
+
+        (Airflow maps only over a task's return value, not over one key of a returned dict.)
+        """
         from etl import pipeline
 
         params = params or {}
@@ -124,7 +128,9 @@ def annual_reports():
             len(result["batches"]),
             result["run_dir"],
         )
-        return result
+        for key in ("run_id", "run_dir", "n_files"):
+            ti.xcom_push(key=key, value=result[key])
+        return list(result["batches"])
 
     @task(map_index_template="{{ batch_name }}")
     def parse(batch_path: str) -> str:
@@ -140,7 +146,8 @@ def annual_reports():
     def transform(run_dir: str, parsed_paths: list[str]) -> str:
         from etl import pipeline
 
-        return pipeline.transform(run_dir, list(parsed_paths or []))
+        # A slice fetches all mapped results in one request (iterating probes one past the end).
+        return pipeline.transform(run_dir, list(parsed_paths[:]) if parsed_paths else [])
 
     @task(multiple_outputs=False)
     def validate(run_dir: str) -> dict:
@@ -177,9 +184,9 @@ def annual_reports():
         # XCom keeps the counts only: the full summary (file lists, mart rows) stays in the run dir.
         return {"run_dir": run_dir, "counts": counts}
 
-    extracted = extract()
-    run_dir = extracted["run_dir"]
-    parsed = parse.expand(batch_path=extracted["batches"])
+    batches = extract()
+    run_dir = batches["run_dir"]  # the XCom extract pushed under that key
+    parsed = parse.expand(batch_path=batches)
     staged = transform(run_dir, parsed)
     validated = validate(run_dir)
     loaded = load(run_dir)

@@ -1,0 +1,78 @@
+"""The file ledger: what became of every landing file (loaded, quarantined, rejected, duplicate).
+
+Pure functions over small records, so the accounting rule (files = loaded + quarantined + rejected +
+duplicates) is decided in one place and tested directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+# When one issuer-year arrives in several files, prefer the format that keeps cell boundaries best.
+_FORMAT_RANK = {"html": 0, "docx": 1, "doc": 1, "pdf": 2, "markdown": 3, "text": 4}
+
+
+@dataclass
+class Outcome:
+    source_file: str
+    sha256: str
+    file_format: str
+    status: str  # loaded | quarantined | rejected | duplicate
+    detail: str | None = None
+    report_id: str | None = None
+    year: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A parsed report competing for its issuer-year slot."""
+
+    source_file: str
+    sha256: str
+    file_format: str
+    report_id: str
+    issuer: str | None
+    year: int
+    n_unresolved: int
+    rule_ids: tuple[str, ...]  # blocking rules it broke; empty = clean
+
+
+def decide(candidates: list[Candidate]) -> list[Outcome]:
+    """Loaded / quarantined / duplicate for parsed reports; each issuer-year is counted once.
+
+    The kept report is the clean one with the fewest unresolved cells in the richest format; the others of
+    the same issuer-year become duplicates that name it.
+    """
+    groups: dict[tuple, list[Candidate]] = {}
+    for c in candidates:
+        key = (c.issuer, c.year) if c.issuer else ("report", c.report_id)
+        groups.setdefault(key, []).append(c)
+    out = []
+    for group in groups.values():
+        group.sort(key=lambda c: (bool(c.rule_ids), c.n_unresolved, _FORMAT_RANK.get(c.file_format, 9), c.source_file))
+        keep, *rest = group
+        status = "quarantined" if keep.rule_ids else "loaded"
+        out.append(_outcome(keep, status, ",".join(keep.rule_ids) or None))
+        for c in rest:
+            out.append(_outcome(c, "duplicate", f"same issuer-year as {keep.source_file}"))
+    return out
+
+
+def _outcome(c: Candidate, status: str, detail: str | None) -> Outcome:
+    return Outcome(c.source_file, c.sha256, c.file_format, status, detail, c.report_id, c.year)
+
+
+def summary(outcomes: list[Outcome]) -> dict:
+    """The run's public summary: files named relative to the landing folder."""
+    by = sorted(outcomes, key=lambda o: o.source_file)
+    counts = {s: sum(o.status == s for o in by) for s in ("loaded", "quarantined", "rejected", "duplicate")}
+    return {
+        "loaded": [o.source_file for o in by if o.status == "loaded"],
+        "quarantined": {o.source_file: (o.detail or "").split(",") for o in by if o.status == "quarantined"},
+        "rejected": {o.source_file: o.detail for o in by if o.status == "rejected"},
+        "duplicates": [o.source_file for o in by if o.status == "duplicate"],
+        "counts": {"files": len(by), **counts},
+    }

@@ -1,0 +1,247 @@
+"""The pipeline's stages as functions of paths: extract -> parse -> transform -> validate -> load -> marts.
+
+The Airflow DAG calls these one task each (parse mapped over batches); `run()` calls them in-process for
+`python -m etl run`. Each stage reads the previous stage's files under the run folder and writes its own, so
+any stage can be re-run alone and a re-run overwrites exactly what it wrote.
+
+<workdir>/runs/<run_id>/
+    manifest.json            extract: every landing file (sha256, format), exact duplicates, batches
+    batches/batch-NNNN.json  extract: the files of one parse batch
+    parsed/batch-NNNN.jsonl  parse: one line per file, a ParsedReport or a rejection reason
+    staging/{reports,cells}/year=YYYY/*.parquet   transform: the fact tables
+    validation/failures.parquet                   validate: every (report, rule) that failed
+    outcome.json             load: the file ledger and counts, as published
+<workdir>/warehouse.duckdb   load + marts
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from etl.config import load_settings
+from etl.model import ParsedReport, RejectedInput, SourceFile
+from etl.outcomes import Candidate, Outcome, decide, summary
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("run_%Y%m%dT%H%M%S_%fZ")
+
+
+def safe_run_id(run_id: str) -> str:
+    return _SAFE.sub("_", run_id).strip("_") or new_run_id()
+
+
+def _write_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- extract -----------------------------------------------------------------------------------------------
+def extract(run_id: str, landing: str | None = None, workdir: str | None = None) -> dict:
+    from etl.extract import scan_landing
+
+    settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
+    run_dir = settings.workdir / "runs" / safe_run_id(run_id)
+    files = scan_landing(settings.landing_dir)
+    first_by_sha: dict[str, str] = {}
+    unique, duplicates = [], {}
+    for f in files:
+        if f.sha256 in first_by_sha:
+            duplicates[f.path] = first_by_sha[f.sha256]
+        else:
+            first_by_sha[f.sha256] = f.path
+            unique.append(f)
+    batches = []
+    for i in range(0, len(unique), settings.batch_size):
+        path = run_dir / "batches" / f"batch-{i // settings.batch_size:04d}.json"
+        chunk = unique[i : i + settings.batch_size]
+        _write_json(path, {"run_dir": str(run_dir), "landing": str(settings.landing_dir),
+                           "files": [f.to_dict() for f in chunk]})
+        batches.append(str(path))
+    _write_json(run_dir / "manifest.json", {
+        "run_id": run_dir.name, "landing": str(settings.landing_dir), "workdir": str(settings.workdir),
+        "files": [f.to_dict() for f in files], "duplicates": duplicates, "batches": batches,
+    })
+    return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": len(files)}
+
+
+# -- parse -------------------------------------------------------------------------------------------------
+def parse_batch(batch_path: str) -> str:
+    from etl.parse import parse_bytes
+
+    batch = _read_json(Path(batch_path))
+    landing = Path(batch["landing"])
+    out = Path(batch["run_dir"]) / "parsed" / (Path(batch_path).stem + ".jsonl")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".jsonl.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for d in batch["files"]:
+            src = SourceFile(**d)
+            record: dict = {"file": d}
+            try:
+                rep = parse_bytes((landing / src.path).read_bytes(), src.path, src.file_format)
+                if rep.meta.year is None:
+                    raise RejectedInput("report year not found (no 统计期限 or title year)")
+                record["report"] = rep.to_dict()
+            except RejectedInput as e:
+                record["rejected"] = str(e)
+            except Exception as e:  # a parser bug must not lose the file: reject it with the reason
+                record["rejected"] = f"parser error: {type(e).__name__}: {e}"
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    return str(out)
+
+
+def _iter_parsed(run_dir: Path):
+    for path in sorted((run_dir / "parsed").glob("batch-*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                yield json.loads(line)
+
+
+# -- transform ---------------------------------------------------------------------------------------------
+def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
+    from etl.transform import reset_staging, write_facts
+
+    run = Path(run_dir)
+    staging = run / "staging"
+    reset_staging(staging)
+    paths = sorted(parsed_paths) if parsed_paths else sorted(str(p) for p in (run / "parsed").glob("batch-*.jsonl"))
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            records = [json.loads(line) for line in f]
+        parsed = [(SourceFile(**r["file"]), ParsedReport.from_dict(r["report"])) for r in records if "report" in r]
+        write_facts(parsed, staging, part=Path(path).stem)
+    return str(staging)
+
+
+# -- validate ----------------------------------------------------------------------------------------------
+def validate(run_dir: str) -> dict:
+    import pandas as pd
+    import pyarrow.dataset as ds
+
+    from etl.validate import FAILURE_COLUMNS, validate_frame
+
+    run = Path(run_dir)
+    out = run / "validation" / "failures.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frames = []
+    reports_dir, cells_dir = run / "staging" / "reports", run / "staging" / "cells"
+    if any(reports_dir.rglob("*.parquet")):
+        reports = ds.dataset(reports_dir, partitioning="hive").to_table(columns=["report_id", "template", "year"]).to_pandas()
+        cells = ds.dataset(cells_dir, partitioning="hive")
+        # one GE run per (year partition, template): bounded memory, one suite per run
+        for (year, template), group in reports.groupby(["year", "template"]):
+            ids = set(group["report_id"])
+            part = cells.to_table(columns=["report_id", "code", "value"],
+                                  filter=ds.field("year") == int(year)).to_pandas()
+            part = part[part["report_id"].isin(ids)]
+            wide = part.pivot(index="report_id", columns="code", values="value").reset_index()
+            wide.columns.name = None
+            frames.append(validate_frame(wide, template))
+    failures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FAILURE_COLUMNS)
+    failures = failures.astype({c: "string" for c in FAILURE_COLUMNS})
+    failures.to_parquet(out, index=False)
+    blocking = failures[failures["severity"] == "blocking"]
+    return {"failures": str(out), "n_failures": len(failures), "n_reports_failing": int(blocking["report_id"].nunique())}
+
+
+def suite_version() -> str:
+    """Content hash of the committed suites: which rules judged a run."""
+    import hashlib
+
+    from etl.config import PROJECT_ROOT
+
+    h = hashlib.sha256()
+    for path in sorted((PROJECT_ROOT / "expectations").glob("*.json")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+# -- load --------------------------------------------------------------------------------------------------
+def _outcomes(run: Path, failures) -> list[Outcome]:
+    from etl.transform import report_id
+
+    manifest = _read_json(run / "manifest.json")
+    fmt = {f["path"]: f for f in manifest["files"]}
+    blocking = failures[failures["severity"] == "blocking"].groupby("report_id")["rule_id"].agg(
+        lambda s: tuple(dict.fromkeys(s)))
+    outcomes, candidates = [], []
+    for rec in _iter_parsed(run):
+        f = rec["file"]
+        if "rejected" in rec:
+            outcomes.append(Outcome(f["path"], f["sha256"], f["file_format"], "rejected", rec["rejected"]))
+            continue
+        rep = rec["report"]
+        rid = report_id(f["sha256"])
+        candidates.append(Candidate(f["path"], f["sha256"], f["file_format"], rid, rep["meta"]["issuer"],
+                                    rep["meta"]["year"], len(rep["unresolved"]), blocking.get(rid, ())))
+    outcomes += decide(candidates)
+    for path, first in manifest["duplicates"].items():
+        f = fmt[path]
+        outcomes.append(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"))
+    return outcomes
+
+
+def load(run_dir: str) -> dict:
+    import pandas as pd
+
+    from etl.load import load_run
+
+    run = Path(run_dir)
+    manifest = _read_json(run / "manifest.json")
+    failures = pd.read_parquet(run / "validation" / "failures.parquet")
+    outcomes = _outcomes(run, failures)
+    if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
+        raise RuntimeError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
+    db = Path(manifest["workdir"]) / "warehouse.duckdb"
+    result = load_run(db, run / "staging", failures, outcomes, manifest["run_id"], suite_version())
+    _write_json(run / "outcome.json", {"run_id": manifest["run_id"], "landing": manifest["landing"],
+                                       "outcomes": [o.to_dict() for o in outcomes], **summary(outcomes)})
+    return result
+
+
+# -- marts -------------------------------------------------------------------------------------------------
+def build_marts(run_dir: str) -> dict:
+    from etl.load import build_marts as _build
+
+    manifest = _read_json(Path(run_dir) / "manifest.json")
+    return {"run_dir": run_dir, **_build(Path(manifest["workdir"]) / "warehouse.duckdb")}
+
+
+def summarize(run_dir: str) -> dict:
+    from etl.load import mart_rows
+
+    run = Path(run_dir)
+    outcome = _read_json(run / "outcome.json")
+    manifest = _read_json(run / "manifest.json")
+    keep = ("loaded", "quarantined", "rejected", "duplicates", "counts")
+    return {"run_id": outcome["run_id"], **{k: outcome[k] for k in keep},
+            "mart": mart_rows(Path(manifest["workdir"]) / "warehouse.duckdb")}
+
+
+def latest_run_dir(workdir: Path) -> Path | None:
+    runs = [p for p in (workdir / "runs").glob("*") if (p / "outcome.json").exists()]
+    return max(runs, key=lambda p: (p / "outcome.json").stat().st_mtime) if runs else None
+
+
+def run(landing: str | None = None, workdir: str | None = None, run_id: str | None = None) -> dict:
+    """Every stage in-process, same functions and files as the DAG."""
+    plan = extract(run_id or new_run_id(), landing, workdir)
+    parsed = [parse_batch(b) for b in plan["batches"]]
+    transform(plan["run_dir"], parsed)
+    validate(plan["run_dir"])
+    load(plan["run_dir"])
+    build_marts(plan["run_dir"])
+    return summarize(plan["run_dir"])
