@@ -112,9 +112,11 @@ def _iter_parsed(run_dir: Path):
 
 # -- transform ---------------------------------------------------------------------------------------------
 def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
+    from etl.corrections import load_corrections
     from etl.transform import reset_staging, write_facts
 
     run = Path(run_dir)
+    corrections = load_corrections(load_settings().corrections_file)
     staging = run / "staging"
     reset_staging(staging)
     paths = sorted(parsed_paths) if parsed_paths else sorted(str(p) for p in (run / "parsed").glob("batch-*.jsonl"))
@@ -122,7 +124,7 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
         with open(path, encoding="utf-8") as f:
             records = [json.loads(line) for line in f]
         parsed = [(SourceFile(**r["file"]), ParsedReport.from_dict(r["report"])) for r in records if "report" in r]
-        write_facts(parsed, staging, part=Path(path).stem)
+        write_facts(parsed, staging, part=Path(path).stem, corrections=corrections)
     return str(staging)
 
 

@@ -106,3 +106,28 @@ def test_rerun_is_idempotent(first_run):
     again = _run(landing, work)
     assert again == result
     assert _checksums(work / "warehouse.duckdb") == before
+
+
+def test_reviewed_correction_loads_a_quarantined_report(tmp_path, monkeypatch):
+    landing = _landing(tmp_path)
+    work = tmp_path / "work"
+    first = _run(landing, work)
+    assert "broken.txt" in first["quarantined"]
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    rid = con.execute("SELECT DISTINCT report_id FROM quarantine WHERE source_file = 'broken.txt'").fetchone()[0]
+    con.close()
+    corrections = tmp_path / "corrections.csv"
+    corrections.write_text("report_id,cell,corrected_value,reviewer,reason,date\n"
+                           f"{rid},t3.granted.total,25,李审核,row total misprinted: 25 + 0s,2026-11-27\n",
+                           encoding="utf-8")
+    monkeypatch.setenv("ETL_CORRECTIONS_FILE", str(corrections))
+    second = _run(landing, work)
+    assert "broken.txt" in second["loaded"] and second["quarantined"] == {}
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        row = con.execute("SELECT value, printed_value, correction FROM fact_cell "
+                          "WHERE report_id = ? AND code = 't3.granted.total'", [rid]).fetchone()
+        assert row[0] == 25 and row[1] == 26 and "李审核" in row[2]
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
+    finally:
+        con.close()

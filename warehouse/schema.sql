@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS fact_cell (
     code               VARCHAR NOT NULL,   -- spec code, e.g. t3.granted.total
     value              DOUBLE,             -- NULL: the parser could not determine it (see unresolved_reason)
     is_blank           BOOLEAN NOT NULL,   -- printed blank, recorded as 0
+    printed_value      DOUBLE,             -- as printed; value differs only when derived or corrected
+    derived            BOOLEAN NOT NULL,   -- a blank total filled from its printed parts
+    correction         VARCHAR,            -- reviewer, reason, date of a reviewed correction (JSON)
     unresolved_reason  VARCHAR,
     unit               VARCHAR,
     provenance         VARCHAR
@@ -55,6 +58,9 @@ CREATE TABLE IF NOT EXISTS quarantine_cell (
     code               VARCHAR NOT NULL,
     value              DOUBLE,
     is_blank           BOOLEAN NOT NULL,
+    printed_value      DOUBLE,
+    derived            BOOLEAN NOT NULL,
+    correction         VARCHAR,
     unresolved_reason  VARCHAR,
     unit               VARCHAR,
     provenance         VARCHAR

@@ -39,8 +39,8 @@ _T3_PATTERNS: tuple[tuple[str, str], ...] = (
     ("not_processed_publication", r"出版物"),
     ("not_processed_mass_repeated", r"大量反复"),
     ("not_processed_confirm_existing", r"确认或重新|重新出具"),
-    ("total", r"\(七\)|^总计$|^合计$"),
-    ("other_other", r"^(\(六\)其他处理)?3\.?其他$"),
+    ("total", r"\(七\)|七[、.]总计|^总计$|^合计$"),
+    ("other_other", r"3\.?其他$"),
     ("other", r"\(六\)其他处理$|^其他处理$"),
 )
 _T3_RE = tuple((key, re.compile(p)) for key, p in _T3_PATTERNS)
@@ -61,10 +61,18 @@ _T2_RE = tuple((key, re.compile(p)) for key, p in _T2_PATTERNS)
 _MARKERS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额", "逾期不补正", "缴纳费用")
 _MARKERS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减", "集中采购", "其他对外管理服务")
 
-_T4_HEAD = re.compile(r"行政复议")
+_T4_HEAD = re.compile(r"复议|诉讼")  # also the typo'd heading "行政法复议"
 _END = re.compile(r"^(五|六)、|存在的主要问题|改进情况")
 _SPACES = re.compile(r"\s+")
+_ITEM_NO = re.compile(r"(?<!\d)(\d{1,2})[、,]")  # "1、" and "1," numbering -> "1."
+# a plain-text line "行政许可 97" / "规范性文件 13 0 55": a label, then numbers separated by spaces
+# (no digits in the label but its item number: a sentence of the narrative ending in a number has them)
+_LABEL_NUMBERS = re.compile(
+    r"^(?P<label>(?:\(?[\d一二三四五六七八九十]{1,2}[.、)])*[^\d。;]*[\u4e00-\u9fff)”][^\d\s。;]*)"
+    r"(?P<nums>(?:\s+-?[\d,]+(?:\.\d+)?)+)$"
+)
 _ORDER = ("t2", "t3", "t4", "done")
+_TAIL = 3  # label lines kept: a label wraps onto at most three lines
 
 
 @dataclass
@@ -90,13 +98,31 @@ def _compact(text: str) -> str:
     return _SPACES.sub("", text)
 
 
+def canon_label(text: str) -> str:
+    """Label text as matched: no spaces, item numbers written one way ("3、其他" -> "3.其他")."""
+    return _ITEM_NO.sub(r"\1.", _compact(text))
+
+
+def _unglue(cells: list[str]) -> list[str]:
+    """A label cell that ends in space-separated numbers, with only values after it, is a label and values:
+    a plain-text line "行政许可 97", or a PDF line whose first number sat close to the label."""
+    for i, cell in enumerate(cells):
+        if read_slot(cell) is not None:
+            return cells
+        rest = cells[i + 1 :]
+        if (m := _LABEL_NUMBERS.match(cell.strip())) and all(read_slot(c) is not None for c in rest):
+            return [*cells[:i], m.group("label"), *m.group("nums").split(), *rest]
+    return cells
+
+
 def split_row(row: Row) -> _DataRow:
     """Label = the text cells before the first number; slots = the number/blank cells after the label."""
-    kinds = [read_slot(c) for c in row.cells]
+    cells = _unglue(row.cells)
+    kinds = [read_slot(c) for c in cells]
     first_num = next((i for i, s in enumerate(kinds) if s is not None and not s.is_blank), len(kinds))
     text_idx = [i for i, s in enumerate(kinds[:first_num]) if s is None]
     last_label = text_idx[-1] if text_idx else -1
-    label = "".join(_compact(row.cells[i]) for i in text_idx)
+    label = "".join(canon_label(cells[i]) for i in text_idx)
     slots, breaks = [], []
     for i in range(last_label + 1, len(kinds)):
         if i in row.breaks:
@@ -104,8 +130,8 @@ def split_row(row: Row) -> _DataRow:
         s = kinds[i]
         if s is not None:  # text after the values is spam or a note: not a slot
             slots.append(s)
-    if not label and len(row.cells) == 1 and not slots:
-        label = _compact(row.cells[0])
+    if not label and len(cells) == 1 and not slots:
+        label = canon_label(cells[0])
     return _DataRow(label, slots, row.where, breaks)
 
 
@@ -128,6 +154,13 @@ def match_t3(label: str, template: str) -> str | None:
     return None
 
 
+def named_t3(text: str, template: str) -> list[str]:
+    """表三 rows that a run of label lines names, in the order they are named."""
+    rows = spec.t3_rows(template)
+    hits = [(m.start(), key) for key, rx in _T3_RE if key in rows and (m := rx.search(text))]
+    return [key for _, key in sorted(hits)]
+
+
 def match_t2(label: str, template: str) -> str | None:
     rows = dict(spec.t2_rows(template))
     for key, rx in _T2_RE:
@@ -145,6 +178,11 @@ class _Reader:
         self.t4_slots: list[tuple[Slot, str]] = []
         self.t2_units: dict[str, str] = {}
         self.short: tuple[str, str, tuple[str, ...], _DataRow] | None = None  # a row still short of values
+        self.section: str | None = None  # None -> t2 -> t3 -> t4 -> done; only ever moves forward
+        self.tail: list[str] = []  # label-only lines since the last row with values
+        self.named: list[str] = []  # 表三 rows named by label-only lines, in the order they were named
+        self.t3_order = spec.t3_rows(template)
+        self.last_t3 = -1  # template index of the 表三 row placed last
 
     # -- assignment -------------------------------------------------------------------------------------
     def _put(self, code: str, slot: Slot, where: str) -> None:
@@ -170,6 +208,8 @@ class _Reader:
                 )
             return False
         self.filled.add(key)
+        if table == "t3":
+            self.last_t3 = self.t3_order.index(key)
         for col, slot in zip(cols, slots, strict=True):
             self._put(f"{table}.{key}.{col}", slot, dr.where)
         return True
@@ -191,42 +231,75 @@ class _Reader:
 
     # -- the walk ---------------------------------------------------------------------------------------
     def read(self, rows: list[Row]) -> TableRead:
-        section: str | None = None  # None -> t2 -> t3 -> t4 -> done; only ever moves forward
-        pending: list[str] = []  # label-only rows waiting for their numbers (wrapped labels)
         for row in rows:
-            dr = split_row(row)
-            if section == "done":
+            if self.section == "done":
                 break
-            if section == "t3" and _T4_HEAD.search(dr.label) and self.filled & set(spec.t3_rows(self.t)):
-                section, pending, self.short = "t4", [], None
+            dr = split_row(row)
+            if self.section == "t3" and _T4_HEAD.search(dr.label) and self.filled & set(self.t3_order):
+                self.section, self.tail, self.named, self.short = "t4", [], [], None
                 if not dr.slots:
                     continue
-            if section == "t4":
-                section = self._t4_row(dr)
-                continue
-            if not dr.slots:
-                section = self._heading(dr.label, section)
-                if dr.label and section in ("t2", "t3"):
-                    pending = [*pending, dr.label][-3:]
-                continue
-            if not dr.label and self.short is not None:
-                self._continue_short(dr)
-                continue
-            self.short = None
-            candidates = [dr.label] if dr.label else []
-            if pending:
-                candidates.append("".join(pending) + dr.label)
-            for label in candidates:
-                placed = self._place(label, dr)
-                if placed:
-                    section, pending = max(section or "t2", placed, key=_ORDER.index), []
-                    break
+            if self.section == "t4":
+                self.section = self._t4_row(dr)
+            elif self._is_text(dr):
+                self._text_row(dr)
             else:
-                if dr.label:
-                    pending = [*pending, dr.label][-3:]
+                self._value_row(dr)
         self._finish_t4()
         self._finish_missing()
         return self.out
+
+    def _is_text(self, dr: _DataRow) -> bool:
+        """No values: a heading, a column header, or a label waiting for its numbers. Empty padding cells
+        are not values, unless the label names a row (a row printed all blank)."""
+        if not dr.slots:
+            return True
+        return all(s.is_blank for s in dr.slots) and not (match_t3(dr.label, self.t) or match_t2(dr.label, self.t))
+
+    def _text_row(self, dr: _DataRow) -> None:
+        self.section = self._heading(dr.label, self.section)
+        if not dr.label or self.section not in ("t2", "t3"):
+            return
+        self.tail = [*self.tail, dr.label][-_TAIL:]
+        if self.last_t3 >= 0:  # past the column headers: a label here may be detached from its numbers
+            for key in named_t3("".join(self.tail), self.t):
+                if key not in self.named:
+                    self.named.append(key)
+
+    def _value_row(self, dr: _DataRow) -> None:
+        tail, self.tail = self.tail, []
+        if not dr.label and self.short is not None and self._continue_short(dr):
+            return
+        self.short = None
+        # its own label, else its label wrapped onto the lines above it (numbers on the label's last line)
+        candidates = [dr.label] if dr.label else []
+        if tail and dr.label:
+            candidates.append("".join(tail) + dr.label)
+        for label in candidates:
+            if placed := self._place(label, dr):
+                if self.short is None:  # a row short of values (or a sentence of the narrative) is no evidence
+                    self.section = max(self.section or "t2", placed, key=_ORDER.index)
+                return
+        if self._place_detached(dr):
+            return
+        if dr.label:
+            self.tail = [*tail, dr.label][-_TAIL:]
+        if self.section in ("t2", "t3"):
+            self.out.notes.append(f"{dr.where}: row with {len(dr.slots)} values not placed ({dr.label or 'no label'})")
+
+    def _place_detached(self, dr: _DataRow) -> bool:
+        """A 表三 row whose label is missing or unrecognised: the row a label line named but left without
+        numbers (labels and values printed apart), else the next row in template order."""
+        if self.section != "t3" or self.last_t3 < 0 or self._fit(dr, len(spec.APPLICANT_COLUMNS), "") is None:
+            return False
+        after = [k for k in self.t3_order[self.last_t3 + 1 :] if k not in self.filled]
+        named = [k for k in self.named if k in after]
+        key = named[0] if named else (after[0] if after else None)
+        if key is None:
+            return False
+        how = "named by an earlier label line" if named else "next row in template order"
+        self.out.notes.append(f"{dr.where}: unlabelled row taken as t3.{key} ({how})")
+        return self.put_row("t3", key, spec.APPLICANT_COLUMNS, dr)
 
     def _heading(self, label: str, section: str | None) -> str | None:
         if section is None and ("第二十条" in label or "信息内容" in label):
@@ -247,15 +320,21 @@ class _Reader:
         self.t4_slots.extend((s, dr.where) for s in dr.slots)
         return "done" if len(self.t4_slots) >= 15 else "t4"
 
-    def _continue_short(self, dr: _DataRow) -> None:
-        """A row of bare numbers right after a row that was short of values: the same row, broken."""
+    def _continue_short(self, dr: _DataRow) -> bool:
+        """A row of bare numbers right after a row that was short of values: the same row, broken. False when
+        together they are too long: then the short row stays unresolved and this row stands alone."""
         table, key, cols, prev = self.short
         merged = _DataRow(prev.label, prev.slots + dr.slots, prev.where, [*prev.breaks, len(prev.slots)])
+        if len(merged.slots) > len(cols) and self._fit(merged, len(cols), "") is None:
+            return False
         self.short = None if self.put_row(table, key, cols, merged) else (table, key, cols, merged)
+        return True
 
     def _place(self, label: str, dr: _DataRow) -> str | None:
         """Place a labelled row; returns the table it went to, or None."""
         key3 = match_t3(label, self.t)
+        if key3 in self.filled and label != dr.label:
+            return None  # the lines above named a row already read: they are not this row's label
         if key3 == "other_single":
             return "t3" if self._put_single_other(dr) else None
         if key3:

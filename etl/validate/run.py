@@ -27,12 +27,13 @@ def _checked_input(df: pd.DataFrame, template: str) -> pd.DataFrame:
     cols = list(codes(template))
     missing = [c for c in ["report_id", *cols] if c not in df.columns]
     if missing:
-        raise ValueError(f"template {template}: missing columns {missing[:5]}{'…' if len(missing) > 5 else ''}")
+        raise ValueError(
+            f"template {template}: missing columns {missing[:5]}{'…' if len(missing) > 5 else ''}"
+        )
     if df["report_id"].isna().any() or df["report_id"].duplicated().any():
         raise ValueError("report_id must be present and unique: GE's unexpected rows are mapped back by it")
-    out = df[cols].astype("float64").reset_index(drop=True)
-    out.insert(0, "report_id", df["report_id"].astype(str).to_numpy())
-    return out
+    df = df.reset_index(drop=True)  # GE reports row positions; a duplicated index would misalign them
+    return pd.concat([df["report_id"].astype(str), df[cols].astype("float64")], axis=1)
 
 
 def _run_gx(data: pd.DataFrame, suite: ExpectationSuite) -> ExpectationSuiteValidationResult:
@@ -50,13 +51,23 @@ def _run_gx(data: pd.DataFrame, suite: ExpectationSuite) -> ExpectationSuiteVali
     return definition.run(batch_parameters={"dataframe": data}, result_format=RESULT_FORMAT)
 
 
+def _gx_error(exception_info: dict[str, Any] | None) -> str | None:
+    """GE's exception message, if it raised: exception_info is either one record or {metric id: record}."""
+    records = [exception_info] if exception_info and "raised_exception" in exception_info else []
+    records += [v for v in (exception_info or {}).values() if isinstance(v, dict)]
+    raised = [
+        rec.get("exception_message") or "unknown error" for rec in records if rec.get("raised_exception")
+    ]
+    return "; ".join(raised) or None
+
+
 def _unexpected(result: ExpectationSuiteValidationResult) -> list[tuple[dict[str, Any], list[str]]]:
     """(expectation meta, failing report ids) for each failed expectation."""
     out = []
     for r in result.results:
-        if r.exception_info and r.exception_info.get("raised_exception"):
-            rule = r.expectation_config.meta.get("rule_id")
-            raise RuntimeError(f"GE could not evaluate {rule}: {r.exception_info.get('exception_message')}")
+        # An expectation GE could not evaluate is not a pass: stop rather than load unchecked reports.
+        if error := _gx_error(r.exception_info):
+            raise RuntimeError(f"GE could not evaluate {r.expectation_config.meta.get('rule_id')}: {error}")
         if not r.success:
             ids = [row["report_id"] for row in r.result["unexpected_index_list"]]
             out.append((r.expectation_config.meta, ids))
@@ -102,7 +113,9 @@ def _cell_failures(data: pd.DataFrame, hits: list[tuple[dict[str, Any], list[str
         values = data.loc[ids, meta["cells"]]
         values.index.name, values.columns.name = "report_id", "cell"
         bad = values.where(_OFFENDING[meta["check"]](values)).stack().dropna().rename("value").reset_index()
-        longs.append(bad.assign(rule_id=meta["rule_id"], severity=meta["severity"], expected=meta["expected"]))
+        longs.append(
+            bad.assign(rule_id=meta["rule_id"], severity=meta["severity"], expected=meta["expected"])
+        )
     # A cell like -2.5 breaks both checks of its family: name it once, in the family's cell order.
     long = pd.concat(longs, ignore_index=True).drop_duplicates(["report_id", "rule_id", "cell"])
     order = {cell: i for meta, _ in hits for i, cell in enumerate(meta["cells"])}

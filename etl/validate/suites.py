@@ -42,7 +42,10 @@ GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 DERIVE_OPS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
     "neg": ("-x for the one cell", lambda cells: -cells.iloc[:, 0]),
     "min": ("row-wise minimum of the cells", lambda cells: cells.min(axis=1)),
-    "max_frac": ("row-wise maximum of (x mod 1) over the cells; 0 iff all are integers", lambda cells: (cells % 1).max(axis=1)),
+    "max_frac": (
+        "row-wise maximum of (x mod 1) over the cells; 0 iff all are integers",
+        lambda cells: (cells % 1).max(axis=1),
+    ),
 }
 
 
@@ -134,7 +137,7 @@ def build_suite(template: str) -> ExpectationSuite:
             for r in rules(template)
         ],
         "pre_step": {
-            "function": f"{__name__}.derive_columns",
+            "function": "etl.validate.suites.derive_columns",  # not __name__: "__main__" under -m
             "why": "GE has no weighted multicolumn sum and no per-row 'all cells are (non-negative) "
             "integers' check: a sum rule is parts + neg(totals) summing to 0; a cell family is "
             "min(cells) >= 0 and max_frac(cells) in {0}",
@@ -177,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         stale = [
             str(suite_path(t))
             for t in TEMPLATES
-            if not suite_path(t).exists() or suite_path(t).read_text(encoding="utf-8") != suite_json(build_suite(t))
+            if not suite_path(t).exists()
+            or suite_path(t).read_text(encoding="utf-8") != suite_json(build_suite(t))
         ]
         for path in stale:
             print(f"stale: {path}", file=sys.stderr)

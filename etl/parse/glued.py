@@ -1,0 +1,576 @@
+"""Tables from crawler text dumps whose cell boundaries are lost: "规范性文件898989", "予以公开270020130".
+
+Each template row label is followed by one run of glued digits. 表三 and 表四 carry identities (a row's 总计 is
+the sum of its other cells; the columns add up across rows), so a run is segmented by enumeration and a reading
+is kept only when the printed digits plus the identities leave exactly one. 表二 has no identities: a glued
+multi-cell row is read only when its digits split one way at all. Nothing is guessed: a cell the text does not
+determine is None, with the raw digits in `unresolved`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from etl import spec
+from etl.model import RejectedInput
+from etl.parse.rows import Row
+from etl.parse.tables import _T3_PATTERNS, TableRead, detect_template, match_t2, match_t3
+from etl.parse.values import Number
+
+__all__ = ["looks_glued", "read_glued"]
+
+Value = Number | None  # None: a printed blank mark ("/", "-", "—")
+Reading = tuple[Value, ...]
+
+MAX_DIGITS = 6  # per 表三/表四 cell: bounds the enumeration (no agency reports a million requests)
+_T2_MAX_DIGITS = 12  # 表二 counts; amounts are unbounded
+_MAX_READINGS = 64  # a row with more identity-consistent readings than this is left unresolved
+_SEARCH_BUDGET = 200_000  # nodes of the column-identity search before giving up (unresolved, never guessed)
+
+# A run of glued values: digits with the spaces, blank marks, signs, decimal points and thousands commas
+# printed among them. '|' is a cell border some dumps keep.
+_RUN = re.compile(r"(?:\d|(?<=\d)[.,](?=\d)|[\s|/\\—–-])+")
+_BLANK = frozenset("/\\—–")
+_UNIT_AFTER = re.compile(r"^\s*(万元|元)")
+_UNIT_IN_LABEL = re.compile(r"单位\W{0,2}(万元|元)|\((万元|元)\)")
+_T4_HEAD = re.compile(r"复议|行政诉讼")
+_T3_END = re.compile(r"[五六]、|存在的主要问题|改进情况|。")
+_T4_END = re.compile(r"[五六]、|存在的主要问题|改进情况|。|注[:：]")
+_WS = re.compile(r"\s+")
+
+# looks_glued: a 表三 label directly followed by a 7+ digit run (7 cells with no separator between them)
+_GLUED_ROW = re.compile(
+    "(?:" + "|".join(p for _, p in _T3_PATTERNS if "^" not in p and "$" not in p) + r")[^\d|\t\n]{0,24}?\d{7,}"
+)
+
+_CELL_RE = {
+    "count": re.compile(r"[b-]|0|[1-9]\d*"),
+    "signed": re.compile(r"[b-]|0|-?[1-9]\d*"),  # 2019 表二 本年增/减
+    "amount": re.compile(r"[b-]|(?:0|[1-9]\d*)(?:\.\d+)?"),
+}
+
+
+class _Bad:
+    """Sentinel: not a cell."""
+
+
+_BAD = _Bad()
+
+
+# -- runs ------------------------------------------------------------------------------------------------
+
+
+class _Run:
+    """A glued run as a string over digits, '.', '-', 'b' (a blank mark) with the cuts it allows.
+
+    must: positions where a cell boundary is printed (a space, '|', either side of a blank mark, before '-');
+    cut_ok: positions a boundary may fall at (not inside "2.52", "1,234").
+    """
+
+    def __init__(self, raw: str, spaces_are_cuts: bool) -> None:
+        chars: list[str] = []
+        must: set[int] = set()
+        join: set[int] = set()
+        self.has_spaces = False
+        i = 0
+        while i < len(raw):
+            c = raw[i]
+            if c.isspace():
+                self.has_spaces = True
+                if spaces_are_cuts:
+                    must.add(len(chars))
+            elif c == "|":
+                must.add(len(chars))
+            elif c == ",":
+                join.add(len(chars))
+            elif c in _BLANK:
+                while i + 1 < len(raw) and raw[i + 1] == c and c in "—–":
+                    i += 1  # "——" is one mark
+                must.update((len(chars), len(chars) + 1))
+                chars.append("b")
+            elif c == "-":
+                must.add(len(chars))  # a sign starts a cell; alone it is a blank mark
+                chars.append("-")
+            else:
+                chars.append(c)
+            i += 1
+        s = "".join(chars)
+        n = len(s)
+        self.chars = s
+        self.cut_ok = tuple(
+            i in (0, n) or (i not in join and s[i - 1] != "." and s[i] != ".") for i in range(n + 1)
+        )
+        nxt, self.next_must = n, [n] * (n + 1)
+        for i in range(n, -1, -1):
+            self.next_must[i] = nxt
+            if i in must and i > 0:
+                nxt = i
+        self.ndig = [0] * (n + 1)
+        for i, ch in enumerate(s):
+            self.ndig[i + 1] = self.ndig[i] + ch.isdigit()
+        self._cells: dict[tuple[int, int, str], Value | _Bad] = {}
+
+    def digits(self, a: int, b: int) -> int:
+        return self.ndig[b] - self.ndig[a]
+
+    def cell(self, a: int, b: int, kind: str) -> Value | _Bad:
+        key = (a, b, kind)
+        if key not in self._cells:
+            self._cells[key] = self._cell(a, b, kind)
+        return self._cells[key]
+
+    def _cell(self, a: int, b: int, kind: str) -> Value | _Bad:
+        if not (self.cut_ok[a] and self.cut_ok[b]) or b > self.next_must[a]:
+            return _BAD
+        s = self.chars[a:b]
+        if not _CELL_RE[kind].fullmatch(s):
+            return _BAD
+        if s in ("b", "-"):
+            return None
+        return float(s) if "." in s else int(s)
+
+
+def _count(run: _Run, kinds: Sequence[str], maxd: int) -> tuple[int, Reading | None]:
+    """How many ways (0, 1 or 2 = several) the run splits into len(kinds) cells; the reading when one."""
+    n, k = len(run.chars), len(kinds)
+    memo: dict[tuple[int, int], int] = {}
+
+    def ways(p: int, c: int) -> int:
+        if c == k:
+            return int(p == n)
+        if (p, c) not in memo:
+            total = 0
+            for q in range(p + 1, run.next_must[p] + 1):
+                if run.digits(p, q) > maxd or n - q < k - c - 1:
+                    break
+                if run.cell(p, q, kinds[c]) is not _BAD:
+                    total += ways(q, c + 1)
+                    if total >= 2:
+                        break
+            memo[(p, c)] = min(total, 2)
+        return memo[(p, c)]
+
+    found = ways(0, 0)
+    if found != 1:
+        return found, None
+    out: list[Value] = []
+    p = 0
+    for c in range(k):
+        for q in range(p + 1, run.next_must[p] + 1):
+            v = run.cell(p, q, kinds[c])
+            if not isinstance(v, _Bad) and ways(q, c + 1) == 1:
+                out.append(v)
+                p = q
+                break
+    return 1, tuple(out)
+
+
+def _parts(run: _Run, a: int, e: int, k: int, rem: int) -> Iterator[Reading]:
+    """Split run[a:e] into k count cells adding up to rem."""
+    if k == 1:
+        v = run.cell(a, e, "count")
+        if not isinstance(v, _Bad) and (v or 0) == rem:
+            yield (v,)
+        return
+    for q in range(a + 1, min(run.next_must[a], e - (k - 1)) + 1):
+        if run.digits(a, q) > MAX_DIGITS:
+            break
+        if run.digits(q, e) > MAX_DIGITS * (k - 1):
+            continue
+        v = run.cell(a, q, "count")
+        if isinstance(v, _Bad):
+            continue
+        if (v or 0) > rem:
+            break  # longer cells from here are larger still
+        for rest in _parts(run, q, e, k - 1, rem - int(v or 0)):
+            yield (v, *rest)
+
+
+def _block(run: _Run, a: int, b: int, k: int) -> list[Reading]:
+    """Readings of run[a:b] as k count cells whose last is the sum of the others (the suffix is the 总计)."""
+    out: list[Reading] = []
+    for s in range(b - 1, a + k - 2, -1):
+        if run.digits(s, b) > MAX_DIGITS:
+            break
+        total = run.cell(s, b, "count")
+        if isinstance(total, _Bad):
+            continue
+        out.extend((*r, total) for r in _parts(run, a, s, k - 1, int(total or 0)))
+    return out
+
+
+def _blocks(run: _Run, sizes: Sequence[int]) -> list[Reading]:
+    """Readings of the whole run as consecutive identity blocks (表三 row: (7,); 表四: (5, 5, 5))."""
+    n = len(run.chars)
+    memo: dict[tuple[int, int], list[Reading]] = {}
+
+    def block(a: int, b: int, k: int) -> list[Reading]:
+        if (a, b) not in memo:
+            memo[(a, b)] = _block(run, a, b, k)
+        return memo[(a, b)]
+
+    def rec(a: int, i: int) -> Iterator[Reading]:
+        if i == len(sizes) - 1:
+            yield from block(a, n, sizes[i])
+            return
+        for b in range(a + sizes[i], n - sum(sizes[i + 1 :]) + 1):
+            if run.digits(a, b) > MAX_DIGITS * sizes[i]:
+                break
+            if run.cut_ok[b]:
+                for r in block(a, b, sizes[i]):
+                    for tail in rec(b, i + 1):
+                        yield (*r, *tail)
+
+    out: list[Reading] = []
+    for r in rec(0, 0):
+        out.append(r)
+        if len(out) > _MAX_READINGS:
+            break
+    return out
+
+
+@dataclass(frozen=True)
+class _Split:
+    readings: list[Reading]  # unique segmentation, or the identity-consistent readings
+    ways: int  # segmentations of the digits alone: 0, 1, 2 (= several)
+
+
+def _split(raw: str, kinds: Sequence[str], maxd: int, blocks: Sequence[int] | None = None) -> _Split:
+    run = _Run(raw, spaces_are_cuts=True)
+    ways, only = _count(run, kinds, maxd)
+    if ways == 0 and run.has_spaces:  # the spacing cannot be cell borders: read the digits alone
+        run = _Run(raw, spaces_are_cuts=False)
+        ways, only = _count(run, kinds, maxd)
+    if only is not None:  # the digits split one way: that is what is printed, identities or not
+        return _Split([only], 1)
+    if ways == 0 or not blocks:
+        return _Split([], ways)
+    return _Split(_blocks(run, blocks), ways)
+
+
+# -- the text as (label, run) pieces ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Piece:
+    label: str  # the text since the previous run
+    raw: str  # the run as printed (stripped)
+    start: int  # offset of the run in the text
+    after: str  # a little of the text after the run (a unit)
+
+    @property
+    def key_text(self) -> str:
+        """The end of the label, compacted: where a row label sits (headers before it are not the row)."""
+        return _WS.sub("", self.label)[-60:]
+
+    @property
+    def digits(self) -> int:
+        return sum(c.isdigit() for c in self.raw)
+
+
+def _pieces(text: str) -> list[_Piece]:
+    pieces: list[_Piece] = []
+    last = 0
+    for m in _RUN.finditer(text):
+        s, e = m.span()
+        raw = m.group()
+        nxt = text[e : e + 2]
+        if nxt[:1] == ")":
+            continue  # "(1)": numbering inside a label
+        if nxt[:1] in (".", "、") and raw[-1:].isdigit() and not nxt[1:2].isdigit():
+            raw, e = raw[:-1], e - 1  # "…00000002.其他法律…": the last digit numbers the next label
+        if not any(c.isdigit() for c in raw):
+            continue
+        pieces.append(_Piece(text[last:s], raw.strip(), s, text[e : e + 8]))
+        last = e
+    return pieces
+
+
+def _is_full_row(piece: _Piece) -> bool:
+    return piece.digits >= len(spec.APPLICANT_COLUMNS)
+
+
+# -- 表三 ----------------------------------------------------------------------------------------------------
+
+
+def _t3_start(pieces: list[_Piece], template: str) -> int | None:
+    """The first 表三 row: a label of the template followed by a run long enough for 7 cells."""
+    fallback = None
+    for i, p in enumerate(pieces):
+        if not _is_full_row(p):
+            continue
+        key = match_t3(p.key_text, template)
+        if key == "new_received":
+            return i
+        if key and fallback is None:
+            fallback = i
+    return fallback
+
+
+def _t3_walk(pieces: list[_Piece], i0: int, template: str) -> tuple[dict[str, int], int, list[str]]:
+    """Row key -> piece index for the 表三 rows (template order), the index after them, notes."""
+    rows = spec.t3_rows(template)
+    order = {k: n for n, k in enumerate(rows)}
+    order["other_single"] = order.get("other_no_correction", len(rows))
+    found: list[tuple[int, str | None]] = []
+    last = -1
+    i = i0
+    while i < len(pieces):
+        p = pieces[i]
+        label = _WS.sub("", p.label)
+        if i > i0 and (_T4_HEAD.search(label) or _T3_END.search(label) or len(label) > 120):
+            break
+        key = match_t3(p.key_text, template)
+        if key is not None and order[key] > last:
+            found.append((i, key))
+            last = order[key] + (2 if key == "other_single" else 0)
+        else:
+            found.append((i, None))
+        i += 1
+        if key == "carried_forward":
+            break
+    placed = _by_position(found, rows, pieces)
+    notes = [f"表三 {k}: label not recognised ({pieces[j].key_text[-20:]!r}), placed by row order" for k, j in placed.items()]
+    return {k: j for j, k in found if k is not None} | placed, i, notes
+
+
+def _gaps(found: list[tuple[int, str | None]], rows: Sequence[str]) -> Iterator[tuple[list[int], list[str]]]:
+    """Runs of unrecognised pieces with the template rows missing between the recognised neighbours."""
+    idx = {k: n for n, k in enumerate(rows)}
+    prev, unknown = -1, []
+    for i, key in [*found, (-1, "<end>")]:
+        if key is None:
+            unknown.append(i)
+            continue
+        at = len(rows) if key == "<end>" else idx.get(key, idx.get("other_no_correction", 0))
+        if unknown:
+            yield unknown, list(rows[prev + 1 : at])
+        prev = at if key != "other_single" else at + 2
+        unknown = []
+
+
+def _by_position(found: list[tuple[int, str | None]], rows: Sequence[str], pieces: list[_Piece]) -> dict[str, int]:
+    """A row whose label was not recognised (typo, odd wording) is placed by template order, but only when the
+    unrecognised full rows exactly fill the rows missing between two recognised ones."""
+    out: dict[str, int] = {}
+    for unknown, missing in _gaps(found, rows):
+        full = [i for i in unknown if _is_full_row(pieces[i])]
+        if missing and len(full) == len(missing):
+            out.update(zip(missing, full, strict=True))
+    return out
+
+
+def _identities(present: set[str], template: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Column identities over the present rows: sum(left) == sum(right) in every column."""
+    out = []
+    outcomes = list(spec.t3_outcome_rows(template))
+    if "other_single" in present:
+        outcomes = [r for r in outcomes if not r.startswith("other_")] + ["other_single"]
+    if "total" in present and all(r in present for r in outcomes):
+        out.append((tuple(outcomes), ("total",)))
+    b = ("new_received", "carried_over", "total", "carried_forward")
+    if all(r in present for r in b):
+        out.append((b[:2], b[2:]))
+    return out
+
+
+def _vec(r: Reading) -> tuple[int | float, ...]:
+    return tuple(v or 0 for v in r)
+
+
+def _column_search(cands: dict[str, list[Reading]], template: str) -> tuple[dict[str, int], str | None]:
+    """Ambiguous row -> the index of its only reading consistent with the column identities (rows left
+    ambiguous are absent), and a note when the identities cannot hold or the search gave up."""
+    amb = [k for k, rs in cands.items() if len(rs) > 1]
+    ids = [i for i in _identities(set(cands), template) if any(k in amb for k in (*i[0], *i[1]))]
+    if not amb or not ids:
+        return {}, None
+    involved = {k for i in ids for k in (*i[0], *i[1])}
+    amb = [k for k in amb if k in involved]
+    # check each identity as soon as its last ambiguous row is chosen
+    due: dict[int, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+    for ident in ids:
+        due.setdefault(max(amb.index(k) for k in (*ident[0], *ident[1]) if k in amb), []).append(ident)
+    chosen: dict[str, Reading] = {k: rs[0] for k, rs in cands.items() if len(rs) == 1}
+    seen: dict[str, set[int]] = {k: set() for k in amb}
+    picks: list[int] = []
+    budget = [_SEARCH_BUDGET]
+
+    def holds(ident: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
+        left = [sum(col) for col in zip(*(_vec(chosen[k]) for k in ident[0]), strict=True)]
+        right = [sum(col) for col in zip(*(_vec(chosen[k]) for k in ident[1]), strict=True)]
+        return all(abs(x - y) < 1e-9 for x, y in zip(left, right, strict=True))
+
+    def rec(d: int) -> bool:  # False: stop (budget spent, or nothing left to decide)
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if d == len(amb):
+            for k, j in zip(amb, picks, strict=True):
+                seen[k].add(j)
+            return not all(len(s) > 1 for s in seen.values())
+        for j, r in enumerate(cands[amb[d]]):
+            chosen[amb[d]] = r
+            if all(holds(i) for i in due.get(d, [])):
+                picks.append(j)
+                go_on = rec(d + 1)
+                picks.pop()
+                if not go_on:
+                    return False
+        return True
+
+    rec(0)
+    if budget[0] < 0:
+        return {}, "表三 column-identity search too large; ambiguous rows left unresolved"
+    if not any(seen.values()):
+        return {}, "表三 column identities hold for no reading of the ambiguous rows (source error?)"
+    return {k: next(iter(s)) for k, s in seen.items() if len(s) == 1}, None
+
+
+# -- the reader ----------------------------------------------------------------------------------------------
+
+
+class _Glued:
+    def __init__(self, text: str, template: str) -> None:
+        self.t = template
+        self.pieces = _pieces(text)
+        self.text = text
+        self.out = TableRead(template=template, cells=dict.fromkeys(spec.codes(template)))
+
+    def put(self, codes: Sequence[str], reading: Reading, where: str) -> None:
+        for code, v in zip(codes, reading, strict=True):
+            self.out.unresolved.pop(code, None)
+            self.out.cells[code] = 0 if v is None else v
+            if v is None:
+                self.out.blank_cells.append(code)
+            self.out.provenance[code] = where
+
+    def unresolve(self, codes: Sequence[str], reason: str) -> None:
+        for code in codes:
+            self.out.unresolved[code] = reason
+
+    def read(self) -> TableRead:
+        i0 = _t3_start(self.pieces, self.t)
+        if i0 is None:
+            raise RejectedInput("tables not found (no 表三 row label followed by its digits)")
+        self.read_t2(self.pieces[:i0], self.pieces[i0].start)
+        end = self.read_t3(i0)
+        self.read_t4(end)
+        for code, value in self.out.cells.items():
+            if value is None and code not in self.out.unresolved:
+                self.out.unresolved[code] = "not found in the glued text"
+        return self.out
+
+    # 表二 ------------------------------------------------------------------------------------------------
+    def read_t2(self, pieces: list[_Piece], t3_at: int) -> None:
+        start = self.text.rfind("主动公开政府信息情况", 0, t3_at)
+        if start < 0:
+            start = self.text.find("第二十条", 0, t3_at)
+        if start < 0:
+            return
+        cols = dict(spec.t2_rows(self.t))
+        done: set[str] = set()
+        for p in pieces:
+            if p.start < start:
+                continue
+            key = match_t2(p.key_text[-30:], self.t)
+            if key is None or key in done:
+                continue
+            done.add(key)
+            codes = [f"t2.{key}.{c}" for c in cols[key]]
+            kinds = ["signed" if c == "items_change" else "amount" if c == "amount" else "count" for c in cols[key]]
+            split = _split(p.raw, kinds, _T2_MAX_DIGITS)
+            if split.ways == 1:
+                self.put(codes, split.readings[0], f"segmented: {p.raw}")
+            elif split.ways == 0:
+                self.unresolve(codes, f"glued digits {p.raw!r} do not split into {len(codes)} cells")
+            else:
+                self.unresolve(
+                    codes, f"glued digits {p.raw!r} split several ways into {len(codes)} cells (表二 has no identities)"
+                )
+            amount = next((c for c in codes if c.endswith(".amount")), None)
+            unit = _UNIT_AFTER.match(p.after) or _UNIT_IN_LABEL.search(_WS.sub("", p.label))
+            if amount and unit:
+                self.out.units[amount] = next(g for g in unit.groups() if g)
+
+    # 表三 ------------------------------------------------------------------------------------------------
+    def read_t3(self, i0: int) -> int:
+        assigned, end, notes = _t3_walk(self.pieces, i0, self.t)
+        self.out.notes.extend(notes)
+        cands: dict[str, list[Reading]] = {}
+        raws: dict[str, str] = {}
+        for key, i in assigned.items():
+            raw = self.pieces[i].raw
+            raws[key] = raw
+            split = _split(raw, ["count"] * len(spec.APPLICANT_COLUMNS), MAX_DIGITS, (len(spec.APPLICANT_COLUMNS),))
+            if split.ways == 1:
+                cands[key] = split.readings
+            elif 0 < len(split.readings) <= _MAX_READINGS:
+                cands[key] = split.readings
+            else:
+                why = "no reading fits 总计 = sum of the row" if split.ways else "do not split into 7 cells"
+                if len(split.readings) > _MAX_READINGS:
+                    why = "too many readings fit 总计 = sum of the row"
+                self.unresolve(self._t3_codes(key), f"glued digits {raw!r}: {why}")
+        picked, note = _column_search(cands, self.t)
+        if note:
+            self.out.notes.append(note)
+        for key, rs in cands.items():
+            if len(rs) == 1:
+                self._put_t3(key, rs[0], f"segmented: {raws[key]}")
+            elif key in picked:
+                self._put_t3(key, rs[picked[key]], f"segmented: {raws[key]} (chosen by the column identities)")
+            else:
+                self.unresolve(
+                    self._t3_codes(key),
+                    f"glued digits {raws[key]!r}: {len(rs)} readings fit the row total; "
+                    "the column identities do not single one out",
+                )
+        return end
+
+    def _t3_codes(self, key: str) -> list[str]:
+        if key == "other_single":
+            subs = ("other_no_correction", "other_no_fee", "other_other")
+            return [f"t3.{s}.{c}" for s in subs for c in spec.APPLICANT_COLUMNS]
+        return [f"t3.{key}.{c}" for c in spec.APPLICANT_COLUMNS]
+
+    def _put_t3(self, key: str, reading: Reading, where: str) -> None:
+        if key != "other_single":
+            self.put(self._t3_codes(key), reading, where)
+        elif all(not v for v in reading):  # the old single （六） row, all zero: so are its 2021 sub-rows
+            self.put(self._t3_codes(key), reading * 3, f"{where} (single （六） row, all zero)")
+        else:
+            self.unresolve(self._t3_codes(key), "old single （六）其他处理 row cannot be split into the 2021 sub-rows")
+
+    # 表四 ------------------------------------------------------------------------------------------------
+    def read_t4(self, start: int) -> None:
+        head = next((i for i in range(start, len(self.pieces)) if _T4_HEAD.search(self.pieces[i].label)), None)
+        if head is None:
+            return
+        raws = [self.pieces[head].raw]
+        for p in self.pieces[head + 1 :]:
+            label = _WS.sub("", p.label)
+            if _T4_END.search(label) or len(label) > 20:
+                break
+            raws.append(p.raw)
+        raw = "|".join(raws)  # text between runs (a row label) is a cell border
+        codes = [f"t4.{b}.{c}" for b in spec.T4_BLOCKS for c in spec.T4_COLUMNS]
+        split = _split(raw, ["count"] * len(codes), MAX_DIGITS, (len(spec.T4_COLUMNS),) * len(spec.T4_BLOCKS))
+        if len(split.readings) == 1:
+            self.put(codes, split.readings[0], f"segmented: {raw}")
+        else:
+            why = f"{len(split.readings)} readings fit 总计 = sum of each block" if split.ways else "do not split into 15 cells"
+            self.unresolve(codes, f"表四 glued digits {raw!r}: {why}")
+
+
+def looks_glued(text: str) -> bool:
+    """Whether 表三 row labels are followed directly by 7+ digit runs (cells glued together)."""
+    return sum(1 for _ in zip(range(3), _GLUED_ROW.finditer(text), strict=False)) >= 3
+
+
+def read_glued(text: str, template: str | None = None, year: int | None = None) -> TableRead:
+    """Read 表二/表三/表四 from text whose cell boundaries are lost. Raises RejectedInput if no 表三 is found."""
+    template = template or detect_template([Row(cells=[text], where="text")], year)
+    return _Glued(text, template).read()
