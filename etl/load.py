@@ -19,7 +19,7 @@ from etl.config import PARSER_VERSION, PROJECT_ROOT
 from etl.outcomes import Outcome
 
 WAREHOUSE_SQL = PROJECT_ROOT / "warehouse"
-PARTITIONED = ("dim_report", "fact_cell", "quarantine", "quarantine_cell")
+PARTITIONED = ("dim_report", "fact_cell", "quarantine", "quarantine_cell", "report_warning")
 
 
 class AuditError(RuntimeError):
@@ -94,7 +94,15 @@ def _publish(con: duckdb.DuckDBPyConnection, run_id: str, counts: dict, suite_ve
             INSERT INTO quarantine BY NAME
             SELECT f.report_id, o.year, o.source_file, f.rule_id, f.severity, f.cells, f.expected, f.found,
                    f.message, ? AS run_id
-            FROM stg_failure f JOIN stg_outcome o USING (report_id) WHERE o.status = 'quarantined'
+            FROM stg_failure f JOIN stg_outcome o USING (report_id)
+            WHERE o.status = 'quarantined' AND f.severity = 'blocking'
+        """, [run_id])
+        con.execute("""
+            INSERT INTO report_warning BY NAME
+            SELECT f.report_id, o.year, o.source_file, f.rule_id, f.cells, f.expected, f.found, f.message,
+                   ? AS run_id
+            FROM stg_failure f JOIN stg_outcome o USING (report_id)
+            WHERE o.status IN ('loaded', 'quarantined') AND f.severity <> 'blocking'
         """, [run_id])
         con.execute("""
             INSERT INTO quarantine_cell BY NAME

@@ -133,6 +133,7 @@ def validate(run_dir: str) -> dict:
     import pandas as pd
     import pyarrow.dataset as ds
 
+    from etl.spec import codes
     from etl.validate import FAILURE_COLUMNS, validate_frame
 
     run = Path(run_dir)
@@ -149,7 +150,9 @@ def validate(run_dir: str) -> dict:
             part = cells.to_table(columns=["report_id", "code", "value"],
                                   filter=ds.field("year") == int(year)).to_pandas()
             part = part[part["report_id"].isin(ids)]
-            wide = part.pivot(index="report_id", columns="code", values="value").reset_index()
+            wide = part.pivot(index="report_id", columns="code", values="value")
+            # every template column, even one no report of this group has (validate_frame insists)
+            wide = wide.reindex(columns=list(codes(template))).reset_index()
             wide.columns.name = None
             frames.append(validate_frame(wide, template))
     failures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FAILURE_COLUMNS)

@@ -51,6 +51,19 @@ CREATE TABLE IF NOT EXISTS quarantine (
     run_id       VARCHAR NOT NULL
 );
 
+-- Warnings: rules that do not block (the report loads), kept with the same evidence as quarantine.
+CREATE TABLE IF NOT EXISTS report_warning (
+    report_id    VARCHAR NOT NULL,
+    year         INTEGER NOT NULL,
+    source_file  VARCHAR NOT NULL,
+    rule_id      VARCHAR NOT NULL,
+    cells        VARCHAR NOT NULL,
+    expected     VARCHAR,
+    found        VARCHAR,
+    message      VARCHAR,
+    run_id       VARCHAR NOT NULL
+);
+
 -- The quarantined reports' own cells, kept apart from the clean facts for reviewers.
 CREATE TABLE IF NOT EXISTS quarantine_cell (
     report_id          VARCHAR NOT NULL,

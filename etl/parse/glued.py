@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from etl import spec
 from etl.model import RejectedInput
 from etl.parse.rows import Row
-from etl.parse.tables import _T3_PATTERNS, TableRead, detect_template, match_t2, match_t3
+from etl.parse.tables import _T2_PATTERNS, _T3_PATTERNS, TableRead, detect_template
 from etl.parse.values import Number
 
 __all__ = ["looks_glued", "read_glued"]
@@ -25,7 +25,8 @@ Value = Number | None  # None: a printed blank mark ("/", "-", "—")
 Reading = tuple[Value, ...]
 
 MAX_DIGITS = 6  # per 表三/表四 cell: bounds the enumeration (no agency reports a million requests)
-_T2_MAX_DIGITS = 12  # 表二 counts; amounts are unbounded
+_T2_MAX_DIGITS = 9  # 表二 counts
+_AMOUNT_MAX_DIGITS = 20  # 表二 amounts (元 with decimals)
 _MAX_READINGS = 64  # a row with more identity-consistent readings than this is left unresolved
 _SEARCH_BUDGET = 200_000  # nodes of the column-identity search before giving up (unresolved, never guessed)
 
@@ -42,8 +43,17 @@ _WS = re.compile(r"\s+")
 
 # looks_glued: a 表三 label directly followed by a 7+ digit run (7 cells with no separator between them)
 _GLUED_ROW = re.compile(
-    "(?:" + "|".join(p for _, p in _T3_PATTERNS if "^" not in p and "$" not in p) + r")[^\d|\t\n]{0,24}?\d{7,}"
+    "(?:"
+    + "|".join(p for _, p in _T3_PATTERNS if "^" not in p and "$" not in p)
+    + r")[^\d|\t\n]{0,24}?\d{7,}"
 )
+
+# Row labels as keywords found anywhere in the text before a run. Several labels can precede one run (a row
+# printed with empty cells leaves no digits), and the row is the label nearest the digits: the last keyword.
+_T3_KEYS = tuple((k, re.compile(p.replace("^", "").replace("$", ""))) for k, p in _T3_PATTERNS)
+_T2_KEYS = tuple((k, re.compile(p)) for k, p in _T2_PATTERNS)
+_T3_TAIL = 30  # label text allowed after the keyword: "(区分处理的,只计这一情形,不计其他情形)"
+_T2_TAIL = 12  # "事项", "(件)"
 
 _CELL_RE = {
     "count": re.compile(r"[b-]|0|[1-9]\d*"),
@@ -142,8 +152,9 @@ def _count(run: _Run, kinds: Sequence[str], maxd: int) -> tuple[int, Reading | N
             return int(p == n)
         if (p, c) not in memo:
             total = 0
+            limit = _AMOUNT_MAX_DIGITS if kinds[c] == "amount" else maxd
             for q in range(p + 1, run.next_must[p] + 1):
-                if run.digits(p, q) > maxd or n - q < k - c - 1:
+                if run.digits(p, q) > limit or n - q < k - c - 1:
                     break
                 if run.cell(p, q, kinds[c]) is not _BAD:
                     total += ways(q, c + 1)
@@ -288,6 +299,28 @@ def _pieces(text: str) -> list[_Piece]:
     return pieces
 
 
+def _last_key(label: str, keys: Sequence[tuple[str, re.Pattern[str]]], tail: int) -> str | None:
+    """The key of the keyword starting last in the label (earlier keys win ties), if it ends near the end."""
+    best: tuple[int, int, str] | None = None
+    for rank, (key, rx) in enumerate(keys):
+        for m in rx.finditer(label):
+            if len(label) - m.end() <= tail and (best is None or (m.start(), -rank) > best[:2]):
+                best = (m.start(), -rank, key)
+    return best[2] if best else None
+
+
+def _t3_key(label: str, template: str) -> str | None:
+    rows = spec.t3_rows(template)
+    keys = [(k, rx) for k, rx in _T3_KEYS if k in rows or (k == "other" and "other_other" in rows)]
+    key = _last_key(label, keys, _T3_TAIL)
+    return "other_single" if key == "other" and "other" not in rows else key  # 2021 report, old single （六）
+
+
+def _t2_key(label: str, template: str) -> str | None:
+    rows = dict(spec.t2_rows(template))
+    return _last_key(label, [(k, rx) for k, rx in _T2_KEYS if k in rows], _T2_TAIL)
+
+
 def _is_full_row(piece: _Piece) -> bool:
     return piece.digits >= len(spec.APPLICANT_COLUMNS)
 
@@ -301,7 +334,7 @@ def _t3_start(pieces: list[_Piece], template: str) -> int | None:
     for i, p in enumerate(pieces):
         if not _is_full_row(p):
             continue
-        key = match_t3(p.key_text, template)
+        key = _t3_key(p.key_text, template)
         if key == "new_received":
             return i
         if key and fallback is None:
@@ -322,7 +355,7 @@ def _t3_walk(pieces: list[_Piece], i0: int, template: str) -> tuple[dict[str, in
         label = _WS.sub("", p.label)
         if i > i0 and (_T4_HEAD.search(label) or _T3_END.search(label) or len(label) > 120):
             break
-        key = match_t3(p.key_text, template)
+        key = _t3_key(p.key_text, template)
         if key is not None and order[key] > last:
             found.append((i, key))
             last = order[key] + (2 if key == "other_single" else 0)
@@ -332,7 +365,10 @@ def _t3_walk(pieces: list[_Piece], i0: int, template: str) -> tuple[dict[str, in
         if key == "carried_forward":
             break
     placed = _by_position(found, rows, pieces)
-    notes = [f"表三 {k}: label not recognised ({pieces[j].key_text[-20:]!r}), placed by row order" for k, j in placed.items()]
+    notes = [
+        f"表三 {k}: label not recognised ({pieces[j].key_text[-20:]!r}), placed by row order"
+        for k, j in placed.items()
+    ]
     return {k: j for j, k in found if k is not None} | placed, i, notes
 
 
@@ -351,7 +387,9 @@ def _gaps(found: list[tuple[int, str | None]], rows: Sequence[str]) -> Iterator[
         unknown = []
 
 
-def _by_position(found: list[tuple[int, str | None]], rows: Sequence[str], pieces: list[_Piece]) -> dict[str, int]:
+def _by_position(
+    found: list[tuple[int, str | None]], rows: Sequence[str], pieces: list[_Piece]
+) -> dict[str, int]:
     """A row whose label was not recognised (typo, odd wording) is placed by template order, but only when the
     unrecognised full rows exactly fill the rows missing between two recognised ones."""
     out: dict[str, int] = {}
@@ -362,8 +400,11 @@ def _by_position(found: list[tuple[int, str | None]], rows: Sequence[str], piece
     return out
 
 
-def _identities(present: set[str], template: str) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
-    """Column identities over the present rows: sum(left) == sum(right) in every column."""
+_Ident = tuple[tuple[str, ...], tuple[str, ...]]  # sum of the left rows == sum of the right rows, per column
+
+
+def _identities(present: set[str], template: str) -> list[_Ident]:
+    """The column identities whose rows are all present."""
     out = []
     outcomes = list(spec.t3_outcome_rows(template))
     if "other_single" in present:
@@ -376,34 +417,40 @@ def _identities(present: set[str], template: str) -> list[tuple[tuple[str, ...],
     return out
 
 
-def _vec(r: Reading) -> tuple[int | float, ...]:
-    return tuple(v or 0 for v in r)
+def _sums(rows: list[Reading]) -> list[int | float]:
+    return (
+        [sum(v or 0 for v in col) for col in zip(*rows, strict=True)]
+        if rows
+        else [0] * len(spec.APPLICANT_COLUMNS)
+    )
 
 
-def _column_search(cands: dict[str, list[Reading]], template: str) -> tuple[dict[str, int], str | None]:
-    """Ambiguous row -> the index of its only reading consistent with the column identities (rows left
-    ambiguous are absent), and a note when the identities cannot hold or the search gave up."""
-    amb = [k for k, rs in cands.items() if len(rs) > 1]
-    ids = [i for i in _identities(set(cands), template) if any(k in amb for k in (*i[0], *i[1]))]
-    if not amb or not ids:
-        return {}, None
-    involved = {k for i in ids for k in (*i[0], *i[1])}
-    amb = [k for k in amb if k in involved]
-    # check each identity as soon as its last ambiguous row is chosen
-    due: dict[int, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
-    for ident in ids:
-        due.setdefault(max(amb.index(k) for k in (*ident[0], *ident[1]) if k in amb), []).append(ident)
-    chosen: dict[str, Reading] = {k: rs[0] for k, rs in cands.items() if len(rs) == 1}
+def _may_hold(ident: _Ident, chosen: dict[str, Reading]) -> bool:
+    """Whether the rows chosen so far can still satisfy the identity: equal sums once all are chosen; before
+    that (counts are non-negative) the chosen part of one side cannot exceed a fully chosen other side."""
+    left, right = ([chosen[k] for k in side if k in chosen] for side in ident)
+    full_left, full_right = len(left) == len(ident[0]), len(right) == len(ident[1])
+    a, b = _sums(left), _sums(right)
+    if full_left and full_right:
+        return all(abs(x - y) < 1e-9 for x, y in zip(a, b, strict=True))
+    if full_left:
+        return all(y <= x + 1e-9 for x, y in zip(a, b, strict=True))
+    if full_right:
+        return all(x <= y + 1e-9 for x, y in zip(a, b, strict=True))
+    return True
+
+
+def _search(
+    cands: dict[str, list[Reading]], amb: list[str], ids: list[_Ident]
+) -> tuple[dict[str, int], str | None]:
+    """Try every combination of the ambiguous rows' readings against the identities; a row is decided when all
+    consistent combinations agree on it."""
+    chosen = {k: rs[0] for k, rs in cands.items() if len(rs) == 1}
     seen: dict[str, set[int]] = {k: set() for k in amb}
     picks: list[int] = []
     budget = [_SEARCH_BUDGET]
 
-    def holds(ident: tuple[tuple[str, ...], tuple[str, ...]]) -> bool:
-        left = [sum(col) for col in zip(*(_vec(chosen[k]) for k in ident[0]), strict=True)]
-        right = [sum(col) for col in zip(*(_vec(chosen[k]) for k in ident[1]), strict=True)]
-        return all(abs(x - y) < 1e-9 for x, y in zip(left, right, strict=True))
-
-    def rec(d: int) -> bool:  # False: stop (budget spent, or nothing left to decide)
+    def rec(d: int) -> bool:  # False: stop (budget spent, or every row already seen two ways)
         budget[0] -= 1
         if budget[0] < 0:
             return False
@@ -413,20 +460,45 @@ def _column_search(cands: dict[str, list[Reading]], template: str) -> tuple[dict
             return not all(len(s) > 1 for s in seen.values())
         for j, r in enumerate(cands[amb[d]]):
             chosen[amb[d]] = r
-            if all(holds(i) for i in due.get(d, [])):
+            if all(_may_hold(i, chosen) for i in ids):
                 picks.append(j)
                 go_on = rec(d + 1)
                 picks.pop()
                 if not go_on:
                     return False
+        del chosen[amb[d]]
         return True
 
     rec(0)
     if budget[0] < 0:
-        return {}, "表三 column-identity search too large; ambiguous rows left unresolved"
+        return {}, f"表三 column-identity search too large over {', '.join(amb)}; left unresolved"
     if not any(seen.values()):
-        return {}, "表三 column identities hold for no reading of the ambiguous rows (source error?)"
+        return {}, f"表三 column identities hold for no reading of {', '.join(amb)} (source error?)"
     return {k: next(iter(s)) for k, s in seen.items() if len(s) == 1}, None
+
+
+def _column_search(cands: dict[str, list[Reading]], template: str) -> tuple[dict[str, int], list[str]]:
+    """Ambiguous row -> the index of its only reading consistent with the column identities, plus notes.
+
+    Identities sharing no ambiguous row are searched apart, so one the source breaks cannot block another."""
+    amb = {k for k, rs in cands.items() if len(rs) > 1}
+    groups: list[tuple[set[str], list[_Ident]]] = []
+    for ident in _identities(set(cands), template):
+        rows = amb & {*ident[0], *ident[1]}
+        if rows:
+            joined = [g for g in groups if g[0] & rows]
+            groups = [g for g in groups if g not in joined]
+            groups.append((rows.union(*(g[0] for g in joined)), [ident, *(i for g in joined for i in g[1])]))
+    order = list(cands)
+    picked: dict[str, int] = {}
+    notes: list[str] = []
+    for rows, ids in groups:
+        # the totals first: they bound the partial sums of the rows that add up to them
+        amb_order = sorted(rows, key=lambda k: (k != "total", order.index(k)))
+        found, note = _search(cands, amb_order, ids)
+        picked |= found
+        notes += [note] if note else []
+    return picked, notes
 
 
 # -- the reader ----------------------------------------------------------------------------------------------
@@ -475,12 +547,14 @@ class _Glued:
         for p in pieces:
             if p.start < start:
                 continue
-            key = match_t2(p.key_text[-30:], self.t)
+            key = _t2_key(p.key_text, self.t)
             if key is None or key in done:
                 continue
             done.add(key)
             codes = [f"t2.{key}.{c}" for c in cols[key]]
-            kinds = ["signed" if c == "items_change" else "amount" if c == "amount" else "count" for c in cols[key]]
+            kinds = [
+                "signed" if c == "items_change" else "amount" if c == "amount" else "count" for c in cols[key]
+            ]
             split = _split(p.raw, kinds, _T2_MAX_DIGITS)
             if split.ways == 1:
                 self.put(codes, split.readings[0], f"segmented: {p.raw}")
@@ -488,7 +562,8 @@ class _Glued:
                 self.unresolve(codes, f"glued digits {p.raw!r} do not split into {len(codes)} cells")
             else:
                 self.unresolve(
-                    codes, f"glued digits {p.raw!r} split several ways into {len(codes)} cells (表二 has no identities)"
+                    codes,
+                    f"glued digits {p.raw!r} split several ways into {len(codes)} cells (表二 has no identities)",
                 )
             amount = next((c for c in codes if c.endswith(".amount")), None)
             unit = _UNIT_AFTER.match(p.after) or _UNIT_IN_LABEL.search(_WS.sub("", p.label))
@@ -504,24 +579,25 @@ class _Glued:
         for key, i in assigned.items():
             raw = self.pieces[i].raw
             raws[key] = raw
-            split = _split(raw, ["count"] * len(spec.APPLICANT_COLUMNS), MAX_DIGITS, (len(spec.APPLICANT_COLUMNS),))
-            if split.ways == 1:
-                cands[key] = split.readings
-            elif 0 < len(split.readings) <= _MAX_READINGS:
+            split = _split(
+                raw, ["count"] * len(spec.APPLICANT_COLUMNS), MAX_DIGITS, (len(spec.APPLICANT_COLUMNS),)
+            )
+            if split.ways == 1 or 0 < len(split.readings) <= _MAX_READINGS:
                 cands[key] = split.readings
             else:
                 why = "no reading fits 总计 = sum of the row" if split.ways else "do not split into 7 cells"
                 if len(split.readings) > _MAX_READINGS:
                     why = "too many readings fit 总计 = sum of the row"
                 self.unresolve(self._t3_codes(key), f"glued digits {raw!r}: {why}")
-        picked, note = _column_search(cands, self.t)
-        if note:
-            self.out.notes.append(note)
+        picked, notes = _column_search(cands, self.t)
+        self.out.notes.extend(notes)
         for key, rs in cands.items():
             if len(rs) == 1:
                 self._put_t3(key, rs[0], f"segmented: {raws[key]}")
             elif key in picked:
-                self._put_t3(key, rs[picked[key]], f"segmented: {raws[key]} (chosen by the column identities)")
+                self._put_t3(
+                    key, rs[picked[key]], f"segmented: {raws[key]} (chosen by the column identities)"
+                )
             else:
                 self.unresolve(
                     self._t3_codes(key),
@@ -542,11 +618,14 @@ class _Glued:
         elif all(not v for v in reading):  # the old single （六） row, all zero: so are its 2021 sub-rows
             self.put(self._t3_codes(key), reading * 3, f"{where} (single （六） row, all zero)")
         else:
-            self.unresolve(self._t3_codes(key), "old single （六）其他处理 row cannot be split into the 2021 sub-rows")
+            self.unresolve(
+                self._t3_codes(key), "old single （六）其他处理 row cannot be split into the 2021 sub-rows"
+            )
 
     # 表四 ------------------------------------------------------------------------------------------------
     def read_t4(self, start: int) -> None:
-        head = next((i for i in range(start, len(self.pieces)) if _T4_HEAD.search(self.pieces[i].label)), None)
+        heads = (i for i in range(start, len(self.pieces)) if _T4_HEAD.search(self.pieces[i].label))
+        head = next((i for i in heads if "。" not in self.pieces[i].label), None)
         if head is None:
             return
         raws = [self.pieces[head].raw]
@@ -561,7 +640,11 @@ class _Glued:
         if len(split.readings) == 1:
             self.put(codes, split.readings[0], f"segmented: {raw}")
         else:
-            why = f"{len(split.readings)} readings fit 总计 = sum of each block" if split.ways else "do not split into 15 cells"
+            why = (
+                f"{len(split.readings)} readings fit 总计 = sum of each block"
+                if split.ways
+                else "do not split into 15 cells"
+            )
             self.unresolve(codes, f"表四 glued digits {raw!r}: {why}")
 
 

@@ -72,6 +72,7 @@ _LABEL_NUMBERS = re.compile(
     r"(?P<nums>(?:\s+-?[\d,]+(?:\.\d+)?)+)$"
 )
 _ORDER = ("t2", "t3", "t4", "done")
+_OTHER_SUBROWS = re.compile(r"不补正|逾期不补|缴纳费用|收费通知")
 _TAIL = 3  # label lines kept: a label wraps onto at most three lines
 
 
@@ -169,6 +170,12 @@ def match_t2(label: str, template: str) -> str | None:
     return None
 
 
+def _is_other_subrow(row: Row) -> bool:
+    """A table line (not a sentence of the narrative) naming one of the 2021 （六） sub-rows."""
+    text = _compact("".join(row.cells))
+    return len(text) <= 80 and "。" not in text and bool(_OTHER_SUBROWS.search(text))
+
+
 class _Reader:
     def __init__(self, template: str) -> None:
         self.t = template
@@ -183,6 +190,7 @@ class _Reader:
         self.named: list[str] = []  # 表三 rows named by label-only lines, in the order they were named
         self.t3_order = spec.t3_rows(template)
         self.last_t3 = -1  # template index of the 表三 row placed last
+        self.other_subrows = False  # the table prints the 2021 （六） sub-rows
 
     # -- assignment -------------------------------------------------------------------------------------
     def _put(self, code: str, slot: Slot, where: str) -> None:
@@ -231,6 +239,7 @@ class _Reader:
 
     # -- the walk ---------------------------------------------------------------------------------------
     def read(self, rows: list[Row]) -> TableRead:
+        self.other_subrows = self.t == "2021" and any(_is_other_subrow(r) for r in rows)
         for row in rows:
             if self.section == "done":
                 break
@@ -290,7 +299,7 @@ class _Reader:
     def _place_detached(self, dr: _DataRow) -> bool:
         """A 表三 row whose label is missing or unrecognised: the row a label line named but left without
         numbers (labels and values printed apart), else the next row in template order."""
-        if self.section != "t3" or self.last_t3 < 0 or self._fit(dr, len(spec.APPLICANT_COLUMNS), "") is None:
+        if self.section != "t3" or self._fit(dr, len(spec.APPLICANT_COLUMNS), "") is None:
             return False
         after = [k for k in self.t3_order[self.last_t3 + 1 :] if k not in self.filled]
         named = [k for k in self.named if k in after]
@@ -335,6 +344,8 @@ class _Reader:
         key3 = match_t3(label, self.t)
         if key3 in self.filled and label != dr.label:
             return None  # the lines above named a row already read: they are not this row's label
+        if key3 == "other_single" and self.other_subrows:
+            key3 = None  # the table prints the （六） sub-rows: this is their heading, wrapped onto the values
         if key3 == "other_single":
             return "t3" if self._put_single_other(dr) else None
         if key3:

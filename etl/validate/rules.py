@@ -118,5 +118,6 @@ def rules(template: str) -> tuple[Rule, ...]:
     """All rules of a template, in a stable order (表三 rows, columns, balances, 表四, cell families)."""
     out = (*_t3_rules(template), *_t4_rules(), *_cell_rules(template))
     ids = [r.rule_id for r in out]
-    assert len(ids) == len(set(ids)), "rule ids must be unique"
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"template {template}: duplicate rule ids")
     return out

@@ -1,0 +1,116 @@
+"""Word reports: .docx through python-docx; legacy .doc/.wps converted to .docx by LibreOffice first.
+
+The body is read in document order: a paragraph is a one-cell row (headings, narrative), a table row is a row.
+python-docx hands back a merged cell's object in every grid position it covers, so cells are deduplicated by
+their underlying <w:tc>: a merged cell is read once, where it starts, and values keep their reading order
+(the same shape as an HTML table with colspan/rowspan).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import tempfile
+import zipfile
+from pathlib import Path
+
+import docx
+from docx.document import Document
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from etl.model import RejectedInput
+from etl.parse.rows import Row, collapse_ws, normalize
+
+_GENERIC_TITLE = re.compile(r"^\d{0,4}年?度?政府信息公开工作年度报告$")
+_CONVERT_TIMEOUT = 120  # s: LibreOffice's first start in a fresh profile is slow
+
+
+def _text(raw: str) -> str:
+    return collapse_ws(normalize(raw))
+
+
+def _table_rows(table: Table, t_idx: int) -> list[Row]:
+    rows = []
+    # each <w:tc> already read, by id(); the element is kept so that its id is not reused
+    seen: dict[int, object] = {}
+    for r_idx, row in enumerate(table.rows, start=1):
+        cells = []
+        for cell in row.cells:
+            if id(cell._tc) in seen:  # a merged cell repeats across the grid positions it covers
+                continue
+            seen[id(cell._tc)] = cell._tc
+            cells.append(_text(cell.text))
+        if any(cells):
+            rows.append(Row(cells=cells, where=f"table {t_idx} row {r_idx}"))
+    return rows
+
+
+def _body(document: Document) -> list[tuple[str, list[Row]]]:
+    """(plain text, rows) of each paragraph and table in document order."""
+    out = []
+    t_idx = p_idx = 0
+    for child in document.element.body.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag == "p":
+            p_idx += 1
+            text = _text(Paragraph(child, document).text)
+            if text:
+                out.append((text, [Row(cells=[text], where=f"paragraph {p_idx}")]))
+        elif tag == "tbl":
+            t_idx += 1
+            rows = _table_rows(Table(child, document), t_idx)
+            out.append(("\n".join(" | ".join(r.cells) for r in rows), rows))
+    return out
+
+
+def _title(document: Document, paragraphs: list[str]) -> str | None:
+    """The printed title: the opening paragraphs up to the one that says 报告 (an issuer line may precede it);
+    else the document's title property when it is specific."""
+    for i, text in enumerate(paragraphs[:4]):
+        if "报告" in text:
+            return "".join(paragraphs[: i + 1]) if i < 2 else text
+    title = _text(document.core_properties.title or "")
+    return title if title and not _GENERIC_TITLE.match(title.replace(" ", "")) else None
+
+
+def read_docx(data: bytes) -> tuple[str, str | None, list[Row]]:
+    """(plain text for metadata, title, rows)."""
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+        raise RejectedInput(f"unreadable .docx ({e.__class__.__name__})") from e
+    parts = _body(document)
+    paragraphs = [text for text, rows in parts if len(rows) == 1 and rows[0].where.startswith("paragraph")]
+    text = "\n".join(t for t, _ in parts if t)
+    return text, _title(document, paragraphs), [r for _, rows in parts for r in rows]
+
+
+def read_doc(data: bytes) -> tuple[str, str | None, list[Row]]:
+    """Legacy Word/WPS binary: converted to .docx by LibreOffice (soffice) when it is installed."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise RejectedInput("needs LibreOffice to read .doc/.wps")
+    with tempfile.TemporaryDirectory(prefix="etl-doc-") as tmp:
+        src = Path(tmp) / "report.doc"
+        src.write_bytes(data)
+        cmd = [
+            soffice,
+            f"-env:UserInstallation=file://{tmp}/profile",  # a private profile: parallel runs don't collide
+            "--headless",
+            "--convert-to",
+            "docx",
+            "--outdir",
+            tmp,
+            str(src),
+        ]
+        try:
+            subprocess.run(cmd, capture_output=True, timeout=_CONVERT_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as e:
+            raise RejectedInput("LibreOffice timed out converting .doc/.wps") from e
+        out = src.with_suffix(".docx")
+        if not out.exists():
+            raise RejectedInput("LibreOffice could not convert the .doc/.wps file")
+        return read_docx(out.read_bytes())
