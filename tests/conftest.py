@@ -16,18 +16,19 @@ SEED = PROJECT / "sample" / "landing" / "suichang-2021.txt"
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
-def label_for(report: Path) -> Path:
-    """fj-pingtan-2021.page.txt -> fj-pingtan-2021.expected.json; x.page.html -> x.page.expected.json."""
-    exact = report.with_name(report.name.rsplit(".", 1)[0] + ".expected.json")
-    if exact.exists():
-        return exact
-    return report.with_name(report.name.split(".")[0] + ".expected.json")
+def label_for(report: Path) -> Path | None:
+    """The label whose "file" names this report (x.page.txt and x.page.html may sit beside each other)."""
+    for candidate in (report.name.rsplit(".", 1)[0], report.name.split(".")[0]):
+        path = report.with_name(candidate + ".expected.json")
+        if path.exists() and json.loads(path.read_text(encoding="utf-8")).get("file") == report.name:
+            return path
+    return None
 
 
 def labelled_reports() -> list[Path]:
     if not REAL.is_dir():
         return []
-    return sorted(p for p in REAL.iterdir() if not p.name.endswith(".json") and label_for(p).exists())
+    return sorted(p for p in REAL.iterdir() if not p.name.endswith(".json") and label_for(p) is not None)
 
 
 def load_label(report: Path) -> dict:

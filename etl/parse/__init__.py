@@ -10,6 +10,7 @@ from pathlib import Path
 
 from etl.extract import decode_bytes, detect_format
 from etl.model import ParsedReport, RejectedInput
+from etl.parse.glued import looks_glued, read_glued
 from etl.parse.metadata import extract_metadata
 from etl.parse.rows import Row, normalize, text_rows
 from etl.parse.tables import read_tables
@@ -47,7 +48,13 @@ def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> 
     text, title, rows = _read(data, file_format)
     _check_is_report(text)
     meta = extract_metadata(text, title)
-    tables = read_tables(rows, year=meta.year)
+    if looks_glued(text):  # a crawler dump: cell boundaries lost, digits of adjacent cells glued
+        tables = read_glued(text, year=meta.year)
+    else:
+        try:
+            tables = read_tables(rows, year=meta.year)
+        except RejectedInput:  # no 表三 rows: try the text as a glued dump (raises if none there either)
+            tables = read_glued(text, year=meta.year)
     return ParsedReport(
         template=tables.template,
         file_format=file_format,

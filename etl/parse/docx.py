@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import docx
@@ -21,10 +22,13 @@ from docx.document import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
+from etl.extract import decode_bytes
 from etl.model import RejectedInput
+from etl.parse.html import read_html
 from etl.parse.rows import Row, collapse_ws, normalize
 
 _GENERIC_TITLE = re.compile(r"^\d{0,4}年?度?政府信息公开工作年度报告$")
+_HTML = re.compile(rb"<\s*(?:html|body|table)\b", re.IGNORECASE)
 _CONVERT_TIMEOUT = 120  # s: LibreOffice's first start in a fresh profile is slow
 
 
@@ -48,11 +52,21 @@ def _table_rows(table: Table, t_idx: int) -> list[Row]:
     return rows
 
 
+def _blocks(parent: object) -> Iterator[object]:
+    """Paragraphs and tables in document order, including those inside content controls (<w:sdt>)."""
+    for child in parent.iterchildren():
+        tag = child.tag.rsplit("}", 1)[-1]
+        if tag in ("p", "tbl"):
+            yield child
+        elif tag in ("sdt", "sdtContent", "customXml"):
+            yield from _blocks(child)
+
+
 def _body(document: Document) -> list[tuple[str, list[Row]]]:
     """(plain text, rows) of each paragraph and table in document order."""
     out = []
     t_idx = p_idx = 0
-    for child in document.element.body.iterchildren():
+    for child in _blocks(document.element.body):
         tag = child.tag.rsplit("}", 1)[-1]
         if tag == "p":
             p_idx += 1
@@ -89,7 +103,12 @@ def read_docx(data: bytes) -> tuple[str, str | None, list[Row]]:
 
 
 def read_doc(data: bytes) -> tuple[str, str | None, list[Row]]:
-    """Legacy Word/WPS binary: converted to .docx by LibreOffice (soffice) when it is installed."""
+    """Legacy Word/WPS binary: converted to .docx by LibreOffice (soffice) when it is installed. A .doc/.wps
+    name on a .docx package or on a web page saved by Word is read as what it is."""
+    if data.startswith(b"PK\x03\x04"):
+        return read_docx(data)
+    if _HTML.search(data[:4096]):
+        return read_html(decode_bytes(data, "html"))
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
         raise RejectedInput("needs LibreOffice to read .doc/.wps")

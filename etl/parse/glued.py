@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from etl import spec
 from etl.model import RejectedInput
@@ -28,14 +29,17 @@ MAX_DIGITS = 6  # per 表三/表四 cell: bounds the enumeration (no agency repo
 _T2_MAX_DIGITS = 9  # 表二 counts
 _AMOUNT_MAX_DIGITS = 20  # 表二 amounts (元 with decimals)
 _MAX_READINGS = 64  # a row with more identity-consistent readings than this is left unresolved
-_SEARCH_BUDGET = 200_000  # nodes of the column-identity search before giving up (unresolved, never guessed)
+_SEARCH_BUDGET = 50_000  # nodes of the column-identity search before giving up (unresolved, never guessed)
 
 # A run of glued values: digits with the spaces, blank marks, signs, decimal points and thousands commas
-# printed among them. '|' is a cell border some dumps keep.
-_RUN = re.compile(r"(?:\d|(?<=\d)[.,](?=\d)|[\s|/\\—–-])+")
+# printed among them, or the newlines/'|'/tabs of text that keeps its cell borders.
+_RUN = re.compile(r"(?:\d|(?<=\d)[.,](?=\d)|[\s|/\\—–+-])+")
 _BLANK = frozenset("/\\—–")
+_CELL_BORDER = re.compile(r"[\n\r\t|]+")  # text that keeps cell borders: no cell spans them, none is glued
+_JOIN = "#"  # joins the runs of rows read as one (表四 printed row by row): a border, not a glue
 _UNIT_AFTER = re.compile(r"^\s*(万元|元)")
 _UNIT_IN_LABEL = re.compile(r"单位\W{0,2}(万元|元)|\((万元|元)\)")
+_T2_HEADER = re.compile(r"第二十条第\W?[一二三四五六七八九十\d]+\W?项\s*信息内容")
 _T4_HEAD = re.compile(r"复议|行政诉讼")
 _T3_END = re.compile(r"[五六]、|存在的主要问题|改进情况|。")
 _T4_END = re.compile(r"[五六]、|存在的主要问题|改进情况|。|注[:：]")
@@ -57,7 +61,7 @@ _T2_TAIL = 12  # "事项", "(件)"
 
 _CELL_RE = {
     "count": re.compile(r"[b-]|0|[1-9]\d*"),
-    "signed": re.compile(r"[b-]|0|-?[1-9]\d*"),  # 2019 表二 本年增/减
+    "signed": re.compile(r"[b-]|0|[-+]?[1-9]\d*"),  # 2019 表二 本年增/减
     "amount": re.compile(r"[b-]|(?:0|[1-9]\d*)(?:\.\d+)?"),
 }
 
@@ -75,7 +79,8 @@ _BAD = _Bad()
 class _Run:
     """A glued run as a string over digits, '.', '-', 'b' (a blank mark) with the cuts it allows.
 
-    must: positions where a cell boundary is printed (a space, '|', either side of a blank mark, before '-');
+    must: positions where a cell boundary is printed (a space, a row join, either side of a blank mark, before
+    '-');
     cut_ok: positions a boundary may fall at (not inside "2.52", "1,234").
     """
 
@@ -91,7 +96,7 @@ class _Run:
                 self.has_spaces = True
                 if spaces_are_cuts:
                     must.add(len(chars))
-            elif c == "|":
+            elif c == _JOIN:
                 must.add(len(chars))
             elif c == ",":
                 join.add(len(chars))
@@ -100,9 +105,9 @@ class _Run:
                     i += 1  # "——" is one mark
                 must.update((len(chars), len(chars) + 1))
                 chars.append("b")
-            elif c == "-":
-                must.add(len(chars))  # a sign starts a cell; alone it is a blank mark
-                chars.append("-")
+            elif c in "-+":
+                must.add(len(chars))  # a sign starts a cell; a lone '-' is a blank mark
+                chars.append(c)
             else:
                 chars.append(c)
             i += 1
@@ -179,23 +184,26 @@ def _count(run: _Run, kinds: Sequence[str], maxd: int) -> tuple[int, Reading | N
 
 
 def _parts(run: _Run, a: int, e: int, k: int, rem: int) -> Iterator[Reading]:
-    """Split run[a:e] into k count cells adding up to rem."""
+    """Split run[a:e] into k count cells adding up to rem (so none has more digits than rem)."""
     if k == 1:
         v = run.cell(a, e, "count")
         if not isinstance(v, _Bad) and (v or 0) == rem:
             yield (v,)
         return
+    nd = run.ndig
+    width = len(str(rem))
     for q in range(a + 1, min(run.next_must[a], e - (k - 1)) + 1):
-        if run.digits(a, q) > MAX_DIGITS:
+        if nd[q] - nd[a] > width:
             break
-        if run.digits(q, e) > MAX_DIGITS * (k - 1):
-            continue
         v = run.cell(a, q, "count")
         if isinstance(v, _Bad):
             continue
         if (v or 0) > rem:
             break  # longer cells from here are larger still
-        for rest in _parts(run, q, e, k - 1, rem - int(v or 0)):
+        left = rem - int(v or 0)
+        if nd[e] - nd[q] > (k - 1) * len(str(left)):
+            continue  # some later cell would need more digits than what is left to add up
+        for rest in _parts(run, q, e, k - 1, left):
             yield (v, *rest)
 
 
@@ -206,7 +214,7 @@ def _block(run: _Run, a: int, b: int, k: int) -> list[Reading]:
         if run.digits(s, b) > MAX_DIGITS:
             break
         total = run.cell(s, b, "count")
-        if isinstance(total, _Bad):
+        if isinstance(total, _Bad) or run.digits(a, s) > (k - 1) * len(str(total or 0)):
             continue
         out.extend((*r, total) for r in _parts(run, a, s, k - 1, int(total or 0)))
     return out
@@ -248,7 +256,23 @@ class _Split:
     ways: int  # segmentations of the digits alone: 0, 1, 2 (= several)
 
 
+def _split_cells(raw: str, kinds: Sequence[str], maxd: int) -> _Split:
+    """A run whose values stand on their own lines or between '|'/tabs: those cells are whole, so each piece
+    is one cell or the row is not read (cells left empty vanish from such text; their place is unknown)."""
+    tokens = [t.strip() for t in re.split(f"{_CELL_BORDER.pattern}|{_JOIN}", raw) if t.strip()]
+    if len(tokens) != len(kinds) or any(_WS.search(t) for t in tokens):
+        return _Split([], 0)
+    cells = [_count(_Run(t, spaces_are_cuts=True), [k], maxd) for t, k in zip(tokens, kinds, strict=True)]
+    if any(only is None for _, only in cells):
+        return _Split([], 0)
+    return _Split([tuple(only[0] for _, only in cells if only is not None)], 1)
+
+
 def _split(raw: str, kinds: Sequence[str], maxd: int, blocks: Sequence[int] | None = None) -> _Split:
+    """The readings of a run as len(kinds) cells: the only segmentation of its digits, else (with blocks) those
+    where each block's last cell is the sum of the others."""
+    if _CELL_BORDER.search(raw):
+        return _split_cells(raw, kinds, maxd)
     run = _Run(raw, spaces_are_cuts=True)
     ways, only = _count(run, kinds, maxd)
     if ways == 0 and run.has_spaces:  # the spacing cannot be cell borders: read the digits alone
@@ -417,27 +441,42 @@ def _identities(present: set[str], template: str) -> list[_Ident]:
     return out
 
 
-def _sums(rows: list[Reading]) -> list[int | float]:
-    return (
-        [sum(v or 0 for v in col) for col in zip(*rows, strict=True)]
-        if rows
-        else [0] * len(spec.APPLICANT_COLUMNS)
-    )
+class _Check:
+    """One identity during the search: per side, the column sums of the rows chosen so far and how many of its
+    ambiguous rows are still open."""
+
+    def __init__(self, ident: _Ident, chosen: dict[str, Reading], amb: set[str]) -> None:
+        width = len(spec.APPLICANT_COLUMNS)
+        self.sums = [_col_sums([chosen[k] for k in side if k not in amb], width) for side in ident]
+        self.side = {k: i for i, side in enumerate(ident) for k in side if k in amb}
+        self.left_open = [sum(1 for k in side if k in amb) for side in ident]
+
+    def choose(self, key: str, reading: Reading, sign: int) -> None:
+        i = self.side[key]
+        sums = self.sums[i]
+        for c, v in enumerate(reading):
+            sums[c] += sign * (v or 0)
+        self.left_open[i] -= sign
+
+    def may_hold(self) -> bool:
+        """Equal sums once every row is chosen; before that (counts are non-negative) the chosen part of one
+        side cannot exceed a fully chosen other side."""
+        (a, b), (open_a, open_b) = self.sums, self.left_open
+        if not open_a and not open_b:
+            return all(abs(x - y) < 1e-9 for x, y in zip(a, b, strict=True))
+        if not open_a:
+            return all(y <= x + 1e-9 for x, y in zip(a, b, strict=True))
+        if not open_b:
+            return all(x <= y + 1e-9 for x, y in zip(a, b, strict=True))
+        return True
 
 
-def _may_hold(ident: _Ident, chosen: dict[str, Reading]) -> bool:
-    """Whether the rows chosen so far can still satisfy the identity: equal sums once all are chosen; before
-    that (counts are non-negative) the chosen part of one side cannot exceed a fully chosen other side."""
-    left, right = ([chosen[k] for k in side if k in chosen] for side in ident)
-    full_left, full_right = len(left) == len(ident[0]), len(right) == len(ident[1])
-    a, b = _sums(left), _sums(right)
-    if full_left and full_right:
-        return all(abs(x - y) < 1e-9 for x, y in zip(a, b, strict=True))
-    if full_left:
-        return all(y <= x + 1e-9 for x, y in zip(a, b, strict=True))
-    if full_right:
-        return all(x <= y + 1e-9 for x, y in zip(a, b, strict=True))
-    return True
+def _col_sums(rows: list[Reading], width: int) -> list[float]:
+    out = [0.0] * width
+    for r in rows:
+        for c, v in enumerate(r):
+            out[c] += v or 0
+    return out
 
 
 def _search(
@@ -445,7 +484,9 @@ def _search(
 ) -> tuple[dict[str, int], str | None]:
     """Try every combination of the ambiguous rows' readings against the identities; a row is decided when all
     consistent combinations agree on it."""
-    chosen = {k: rs[0] for k, rs in cands.items() if len(rs) == 1}
+    fixed = {k: rs[0] for k, rs in cands.items() if len(rs) == 1}
+    checks = [_Check(i, fixed, set(amb)) for i in ids]
+    checks_of = {k: [c for c in checks if k in c.side] for k in amb}
     seen: dict[str, set[int]] = {k: set() for k in amb}
     picks: list[int] = []
     budget = [_SEARCH_BUDGET]
@@ -458,15 +499,19 @@ def _search(
             for k, j in zip(amb, picks, strict=True):
                 seen[k].add(j)
             return not all(len(s) > 1 for s in seen.values())
-        for j, r in enumerate(cands[amb[d]]):
-            chosen[amb[d]] = r
-            if all(_may_hold(i, chosen) for i in ids):
+        key = amb[d]
+        for j, r in enumerate(cands[key]):
+            for c in checks_of[key]:
+                c.choose(key, r, 1)
+            go_on = True
+            if all(c.may_hold() for c in checks_of[key]):
                 picks.append(j)
                 go_on = rec(d + 1)
                 picks.pop()
-                if not go_on:
-                    return False
-        del chosen[amb[d]]
+            for c in checks_of[key]:
+                c.choose(key, r, -1)
+            if not go_on:
+                return False
         return True
 
     rec(0)
@@ -537,11 +582,13 @@ class _Glued:
 
     # 表二 ------------------------------------------------------------------------------------------------
     def read_t2(self, pieces: list[_Piece], t3_at: int) -> None:
+        # from the 表二 heading (or its first column header): narrative before it mentions the same items
         start = self.text.rfind("主动公开政府信息情况", 0, t3_at)
         if start < 0:
-            start = self.text.find("第二十条", 0, t3_at)
-        if start < 0:
-            return
+            header = _T2_HEADER.search(self.text, 0, t3_at)
+            if header is None:
+                return
+            start = header.start()
         cols = dict(spec.t2_rows(self.t))
         done: set[str] = set()
         for p in pieces:
@@ -634,7 +681,7 @@ class _Glued:
             if _T4_END.search(label) or len(label) > 20:
                 break
             raws.append(p.raw)
-        raw = "|".join(raws)  # text between runs (a row label) is a cell border
+        raw = _JOIN.join(raws)  # text between runs (a row label) is a cell border
         codes = [f"t4.{b}.{c}" for b in spec.T4_BLOCKS for c in spec.T4_COLUMNS]
         split = _split(raw, ["count"] * len(codes), MAX_DIGITS, (len(spec.T4_COLUMNS),) * len(spec.T4_BLOCKS))
         if len(split.readings) == 1:
@@ -650,7 +697,7 @@ class _Glued:
 
 def looks_glued(text: str) -> bool:
     """Whether 表三 row labels are followed directly by 7+ digit runs (cells glued together)."""
-    return sum(1 for _ in zip(range(3), _GLUED_ROW.finditer(text), strict=False)) >= 3
+    return next(islice(_GLUED_ROW.finditer(text), 2, None), None) is not None  # three such rows
 
 
 def read_glued(text: str, template: str | None = None, year: int | None = None) -> TableRead:

@@ -27,6 +27,7 @@ _CELL_GAP = 1.5  # x gap, in character heights, that splits a text line into cel
 _WORD_GAP = 0.3  # x gap, in character heights, printed as a space (Latin words, "2024 年")
 _MIN_TEXT_CHARS = 20  # a page with fewer visible characters has no usable text layer
 _FOOTER = re.compile(r"^(?:[-—–]\s*\d+\s*[-—–]|第\d+页(?:共\d+页)?|\d+/\d+|\d+)$")
+_LATIN = re.compile(r"[A-Za-z]")
 _NUMERIC = re.compile(r"[0-9０-９.,%]")
 _MARGIN = 0.1  # fraction of the page height at top and bottom where page numbers live
 _GENERIC_TITLE = re.compile(r"^\d{0,4}年?(?:度)?政府信息公开工作年度报告$")
@@ -82,9 +83,10 @@ class _Grid:
 
 @dataclass
 class _Piece:
-    """A table row or a text line on one page, before pages are joined: top y (PDF units, up) and cells."""
+    """A table row or a text line on one page, before pages are joined: where it sits (PDF units, y up; a
+    row's top rule, a line's middle) and its cells."""
 
-    top: float
+    y: float
     cells: list[str]
     where: str
     size: float = 0.0
@@ -132,6 +134,16 @@ def _join(line: list[_Char]) -> str:
         gap = c.x0 - prev.x1
         parts.append((" " if gap > _WORD_GAP * h or (c.space_before and gap > 0) else "") + c.text)
     return "".join(parts)
+
+
+def _join_lines(lines: list[str]) -> str:
+    """A cell's wrapped lines as one text: Chinese, a number Word broke in a narrow cell and a label printed
+    one character a line run on; wrapped Latin words keep a space."""
+    out = lines[0] if lines else ""
+    for prev, line in zip(lines, lines[1:], strict=False):
+        words = len(prev) > 1 and len(line) > 1 and _LATIN.match(prev[-1]) and _LATIN.match(line[0])
+        out += (" " if words else "") + line
+    return out
 
 
 def _split_cells(line: list[_Char]) -> list[list[_Char]]:
@@ -210,11 +222,11 @@ def _walk(objs: Iterator[object], outer: _Matrix) -> Iterator[tuple[object, int,
 
 
 def _bounds(obj: object, outer: _Matrix) -> tuple[float, float, float, float]:
-    l, b, r, t = (pdfium_c.c_float() for _ in range(4))
-    pdfium_c.FPDFPageObj_GetBounds(obj, l, b, r, t)
+    x0, y0, x1, y1 = (pdfium_c.c_float() for _ in range(4))
+    pdfium_c.FPDFPageObj_GetBounds(obj, x0, y0, x1, y1)
     if outer == _IDENTITY:
-        return l.value, b.value, r.value, t.value
-    return _box(_on(outer, l.value, b.value), _on(outer, r.value, t.value))
+        return x0.value, y0.value, x1.value, y1.value
+    return _box(_on(outer, x0.value, y0.value), _on(outer, x1.value, y1.value))
 
 
 def _path_lines(obj: object, outer: _Matrix) -> list[tuple[float, float, float, float]]:
@@ -290,7 +302,8 @@ def _grids(hs: list[_Rule], vs: list[_Rule]) -> list[_Grid]:
         groups.setdefault(find(i), _Grid([], [])).hs.append(h)
     for j, v in enumerate(vs):
         groups.setdefault(find(len(hs) + j), _Grid([], [])).vs.append(v)
-    grids = [g for g in groups.values() if len(g.hs) >= 2 and len(g.vs) >= 2]
+    # one enclosed cell is a frame (a text box, a page border), not a table: its text stays plain lines
+    grids = [g for g in groups.values() if len(g.hs) >= 2 and len(g.vs) >= 2 and len(g.hs) + len(g.vs) > 4]
     return sorted(grids, key=lambda g: -g.box[3])
 
 
@@ -309,7 +322,7 @@ def _grid_pieces(chars: list[_Char], grid: _Grid, where: str) -> list[_Piece]:
         cells.setdefault(_cell_of(c, grid), []).append(c)
     rows: dict[float, list[tuple[float, str]]] = {}
     for (top, left), cs in cells.items():
-        text = "".join(_join(line) for line in _lines(cs))
+        text = _join_lines([_join(line) for line in _lines(cs)])
         rows.setdefault(top, []).append((left, text))
     return [
         _Piece(top, [t for _, t in sorted(cs)], f"{where} row {k}", free=False)
@@ -327,8 +340,12 @@ def _free_pieces(chars: list[_Char], where: str) -> list[_Piece]:
 
 
 def _is_page_number(p: _Piece, height: float) -> bool:
-    in_margin = p.top < _MARGIN * height or p.top > (1 - _MARGIN) * height
+    in_margin = p.y < _MARGIN * height or p.y > (1 - _MARGIN) * height
     return p.free and in_margin and bool(_FOOTER.match(collapse_ws(normalize("".join(p.cells))).replace(" ", "")))
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def _page_pieces(page: pdfium.PdfPage, chars: list[_Char], n: int) -> tuple[list[_Piece], bool]:
@@ -337,15 +354,16 @@ def _page_pieces(page: pdfium.PdfPage, chars: list[_Char], n: int) -> tuple[list
     grids = _grids(hs, vs)
     inside: list[list[_Char]] = [[] for _ in grids]
     free = []
+    by_area = sorted(range(len(grids)), key=lambda k: _area(grids[k].box))  # the innermost grid holds a char
     for c in chars:
-        k = next((k for k, g in enumerate(grids) if g.contains(c)), None)
+        k = next((k for k in by_area if grids[k].contains(c)), None)
         (free if k is None else inside[k]).append(c)
     pieces = _free_pieces(free, f"page {n} line")
     for k, (g, cs) in enumerate(zip(grids, inside, strict=True), start=1):
         pieces.extend(_grid_pieces(cs, g, f"page {n} table {k}"))
     height = page.get_height()
     pieces = [p for p in pieces if not _is_page_number(p, height)]
-    return sorted(pieces, key=lambda p: -p.top), has_image and len(chars) < _MIN_TEXT_CHARS
+    return sorted(pieces, key=lambda p: -p.y), has_image and len(chars) < _MIN_TEXT_CHARS
 
 
 def _title(first_page: list[_Piece], meta_title: str) -> str | None:
@@ -381,7 +399,7 @@ def read_pdf(data: bytes) -> tuple[str, str | None, list[Row]]:
     finally:
         pdf.close()
     # a scan may carry a typed cover page or a stamp's text: it is a scan when most pages are pictures
-    if not any(pages) or scanned * 2 >= len(pages):
+    if not any(pages) or scanned * 2 > len(pages):
         raise RejectedInput("no text layer (needs OCR)")
     rows = []
     lines = []

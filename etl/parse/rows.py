@@ -11,6 +11,10 @@ import unicodedata
 from dataclasses import dataclass, field
 
 _WS = re.compile(r"[ \t\u3000\xa0]+")
+_MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")  # |---|:---:|
+_MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
+_MD_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)  # a line break inside a cell: the text runs on
+_MD_BOLD = re.compile(r"\*\*(.*?)\*\*")
 
 
 @dataclass
@@ -27,11 +31,20 @@ def normalize(text: str) -> str:
     return text.replace("\u2212", "-").replace("\u2014", "—").replace("\u2013", "-")
 
 
+def _unmark(line: str) -> str | None:
+    """A markdown line as plain text: None for a table's separator row; no heading marks, bold or <br>."""
+    if _MD_RULE.match(line):
+        return None
+    line = _MD_BREAK.sub("", _MD_HEADING.sub("", line))
+    return _MD_BOLD.sub(r"\1", line)
+
+
 def text_rows(text: str) -> list[Row]:
     """Rows of a flattened-table text: one row per line, cells split on '|' (or tabs)."""
     rows = []
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    for i, raw in enumerate(text.splitlines(), start=1):
+        line = _unmark(raw)
+        if line is None or not line.strip():
             continue
         sep = "|" if "|" in line else ("\t" if "\t" in line else None)
         if sep is None:

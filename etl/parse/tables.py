@@ -66,13 +66,15 @@ _END = re.compile(r"^(五|六)、|存在的主要问题|改进情况")
 _SPACES = re.compile(r"\s+")
 _ITEM_NO = re.compile(r"(?<!\d)(\d{1,2})[、,]")  # "1、" and "1," numbering -> "1."
 # a plain-text line "行政许可 97" / "规范性文件 13 0 55": a label, then numbers separated by spaces
-# (no digits in the label but its item number: a sentence of the narrative ending in a number has them)
+# (no digits in the label but item numbers "1." "1、": a sentence of the narrative ending in a number has them)
 _LABEL_NUMBERS = re.compile(
-    r"^(?P<label>(?:\(?[\d一二三四五六七八九十]{1,2}[.、)])*[^\d。;]*[\u4e00-\u9fff)”][^\d\s。;]*)"
-    r"(?P<nums>(?:\s+-?[\d,]+(?:\.\d+)?)+)$"
+    r"^(?P<label>(?:[^\d。;]|\d{1,2}[.、](?!\d))*[\u4e00-\u9fff)”])"
+    r"(?P<nums>(?:\s+(?:-?[\d,]+(?:\.\d+)?|[-/—–\\]{1,2}))+)$"
 )
 _ORDER = ("t2", "t3", "t4", "done")
 _OTHER_SUBROWS = re.compile(r"不补正|逾期不补|缴纳费用|收费通知")
+# column headers a converter made up ("数据1".."数据6", "Column 1"): no label, and not worth a tail slot
+_GENERIC_HEAD = re.compile(r"^(?:项目|指标|名称|内容)?(?:(?:数据|列|字段|column|col)\d+)+$", re.IGNORECASE)
 _TAIL = 3  # label lines kept: a label wraps onto at most three lines
 
 
@@ -93,6 +95,7 @@ class _DataRow:
     slots: list[Slot]
     where: str
     breaks: list[int]
+    from_text: bool = False  # split out of one line of text ("行政许可 97"): a table row only inside a table
 
 
 def _compact(text: str) -> str:
@@ -118,7 +121,8 @@ def _unglue(cells: list[str]) -> list[str]:
 
 def split_row(row: Row) -> _DataRow:
     """Label = the text cells before the first number; slots = the number/blank cells after the label."""
-    cells = _unglue(row.cells)
+    cells = row.cells if row.breaks else _unglue(row.cells)  # (breaks index the cells as read)
+    from_text = len(cells) != len(row.cells)
     kinds = [read_slot(c) for c in cells]
     first_num = next((i for i, s in enumerate(kinds) if s is not None and not s.is_blank), len(kinds))
     text_idx = [i for i, s in enumerate(kinds[:first_num]) if s is None]
@@ -133,7 +137,7 @@ def split_row(row: Row) -> _DataRow:
             slots.append(s)
     if not label and len(cells) == 1 and not slots:
         label = canon_label(cells[0])
-    return _DataRow(label, slots, row.where, breaks)
+    return _DataRow(label, slots, row.where, breaks, from_text)
 
 
 def detect_template(rows: list[Row], year: int | None) -> str:
@@ -155,11 +159,14 @@ def match_t3(label: str, template: str) -> str | None:
     return None
 
 
+def _t3_hits(text: str, template: str) -> list[tuple[int, str]]:
+    rows = spec.t3_rows(template)
+    return sorted((m.start(), key) for key, rx in _T3_RE if key in rows and (m := rx.search(text)))
+
+
 def named_t3(text: str, template: str) -> list[str]:
     """表三 rows that a run of label lines names, in the order they are named."""
-    rows = spec.t3_rows(template)
-    hits = [(m.start(), key) for key, rx in _T3_RE if key in rows and (m := rx.search(text))]
-    return [key for _, key in sorted(hits)]
+    return [key for _, key in _t3_hits(text, template)]
 
 
 def match_t2(label: str, template: str) -> str | None:
@@ -263,11 +270,18 @@ class _Reader:
         are not values, unless the label names a row (a row printed all blank)."""
         if not dr.slots:
             return True
-        return all(s.is_blank for s in dr.slots) and not (match_t3(dr.label, self.t) or match_t2(dr.label, self.t))
+        if any(not s.is_blank for s in dr.slots):
+            return False
+        for label in (dr.label, "".join(self.tail) + dr.label if self.tail else ""):
+            if label and (match_t3(label, self.t) or match_t2(label, self.t)):
+                return False
+        # nameless and all blank: a 表三 row only if its blanks are printed marks ("/", "—"), not padding
+        n = len(spec.APPLICANT_COLUMNS)
+        return not (self.section == "t3" and len(dr.slots) == n and all(s.raw.strip() for s in dr.slots))
 
     def _text_row(self, dr: _DataRow) -> None:
         self.section = self._heading(dr.label, self.section)
-        if not dr.label or self.section not in ("t2", "t3"):
+        if not dr.label or self.section not in ("t2", "t3") or _GENERIC_HEAD.match(dr.label):
             return
         self.tail = [*self.tail, dr.label][-_TAIL:]
         if self.last_t3 >= 0:  # past the column headers: a label here may be detached from its numbers
@@ -277,13 +291,15 @@ class _Reader:
 
     def _value_row(self, dr: _DataRow) -> None:
         tail, self.tail = self.tail, []
+        if dr.from_text and self.section is None:
+            return  # a sentence of the narrative that ends in a number
         if not dr.label and self.short is not None and self._continue_short(dr):
             return
         self.short = None
         # its own label, else its label wrapped onto the lines above it (numbers on the label's last line)
         candidates = [dr.label] if dr.label else []
         if tail and dr.label:
-            candidates.append("".join(tail) + dr.label)
+            candidates.append(self._wrapped_label("".join(tail) + dr.label))
         for label in candidates:
             if placed := self._place(label, dr):
                 if self.short is None:  # a row short of values (or a sentence of the narrative) is no evidence
@@ -295,6 +311,12 @@ class _Reader:
             self.tail = [*tail, dr.label][-_TAIL:]
         if self.section in ("t2", "t3"):
             self.out.notes.append(f"{dr.where}: row with {len(dr.slots)} values not placed ({dr.label or 'no label'})")
+
+    def _wrapped_label(self, text: str) -> str:
+        """The label lines above a row joined to its own label: from where the last row still unread is named
+        (the lines may also hold labels of rows printed apart from their numbers)."""
+        hits = [(pos, key) for pos, key in _t3_hits(text, self.t) if key not in self.filled]
+        return text[hits[-1][0] :] if hits else text
 
     def _place_detached(self, dr: _DataRow) -> bool:
         """A 表三 row whose label is missing or unrecognised: the row a label line named but left without
@@ -311,12 +333,14 @@ class _Reader:
         return self.put_row("t3", key, spec.APPLICANT_COLUMNS, dr)
 
     def _heading(self, label: str, section: str | None) -> str | None:
+        if re.search(r"\d", label):
+            return section  # a sentence of the narrative ("本年新收申请34件"), not a table heading
         if section is None and ("第二十条" in label or "信息内容" in label):
             section = "t2"
         if section in (None, "t2") and ("申请人情况" in label or "本年新收" in label):
             section = "t3"
-        if section == "t2" and "收费" in label and "万元" in label:
-            self.t2_units["fees"] = "万元"
+        if section == "t2" and "收费" in label and (m := re.search(r"万元|元", label)):
+            self.t2_units["fees"] = m.group(0)
         if section == "t2" and "采购" in label and (m := re.search(r"万元|元", label)):
             self.t2_units["procurement"] = m.group(0)
         return section
@@ -366,6 +390,7 @@ class _Reader:
         if slots is None:
             return False
         subrows = ("other_no_correction", "other_no_fee", "other_other")
+        self.last_t3 = self.t3_order.index(subrows[-1])
         if all(s.is_blank or s.value == 0 for s in slots):
             for sub in subrows:
                 self.filled.add(sub)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 Number = int | float
 
 BLANK_MARKS = frozenset({"", "/", "-", "—", "——", "--", "无", "\\", "–", "…"})
-_VALUE = re.compile(r"^(?P<num>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<rest>.*)$", re.S)
+# a sign: 2019's 本年增/减 prints decreases as "-18" and, now and then, increases as "+5"
+_VALUE = re.compile(r"^\+?(?P<num>-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)(?P<rest>.*)$", re.S)
 _UNIT = re.compile(r"^\s*(万元|元|件|项|个|条|次|宗)")
 # what may follow a number inside its cell: nothing, a note "(其中修订16件)", a unit, or spam after a space
 _REST_OK = re.compile(r"^(\s|\(|（|万元|元|件|项|个|条|次|宗|$)")

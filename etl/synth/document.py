@@ -1,0 +1,78 @@
+"""One report ready to render (printed cells, prose, layout choices) and its label."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from etl.synth import checks, glued, narrative, noise
+from etl.synth.model import ReportSpec
+from etl.synth.narrative import Block
+from etl.synth.noise import Printed
+
+# File suffix of each format.
+SUFFIX = {"html": ".html", "text": ".txt", "glued": ".page.txt", "pdf": ".pdf", "docx": ".docx"}
+
+
+@dataclass
+class Document:
+    spec: ReportSpec
+    printed: Printed
+    blocks: list[Block]
+    evidence: str
+    rng: random.Random  # the renderer's choices (markup variant, encoding, line breaks)
+    notes: list[str]
+
+    @property
+    def file_name(self) -> str:
+        return self.spec.stem + SUFFIX[self.spec.file_format]
+
+    @property
+    def title(self) -> str:
+        return next((t for k, t in self.blocks if k == "title"), "")
+
+
+def build(spec: ReportSpec) -> Document:
+    rng = random.Random(spec.seed)
+    is_glued = spec.file_format == "glued"
+    if spec.noisy:
+        printed = noise.apply(spec.cells, spec.units, rng, glued=is_glued)
+    else:
+        printed = noise.clean(spec.cells, spec.units)
+    with_title = not (spec.file_format == "text" and rng.random() < 0.25)  # like the seed: issuer in body only
+    blocks, evidence = narrative.blocks(spec.issuer, spec.scope, spec.year, spec.cells, rng, with_title)
+    notes = [f"synthetic {spec.file_format} report"]
+    if printed.kinds:
+        notes.append("noise: " + ", ".join(printed.kinds))
+    if spec.injected:
+        notes.append(f"injected violation: {spec.injected}")
+    if not with_title:
+        notes.append("no title line (issuer only in body text)")
+    return Document(spec, printed, blocks, evidence, rng, notes)
+
+
+def label(doc: Document) -> dict:
+    """The <stem>.expected.json label, in the form of the real corpus labels."""
+    s = doc.spec
+    j = s.issuer.jurisdiction
+    unresolvable = glued.unresolvable(s.template, doc.printed.text, s.cells) if s.file_format == "glued" else []
+    return {
+        "file": doc.file_name,
+        "issuer": s.issuer.name,
+        "year": s.year,
+        "format": s.template,
+        "file_format": s.file_format,
+        "level": s.issuer.level,
+        "adcode": j.adcode,
+        "city": j.city,
+        "province": j.province,
+        "scope": s.scope,
+        "scope_evidence": doc.evidence,
+        "notes": "; ".join(doc.notes),
+        "cells": s.cells,
+        "blank_cells": doc.printed.blank,
+        "source_errors": [checks.describe(v) for v in s.violations],
+        "violations": s.violations,
+        "unresolvable_cells": unresolvable,
+        "units": s.units,
+    }

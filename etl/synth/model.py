@@ -1,0 +1,176 @@
+"""Report specs for a national synthetic corpus: who reports, for which years, with which values and errors.
+
+Streaming and deterministic: issuers are visited county by county in a seeded national order (each county
+brings its city and province along on first visit, so a city's whole-jurisdiction report sits beside its
+districts' own reports: the overlap real landing folders have), and each issuer's whole series of years is
+generated from its own seeded random stream. Nothing but the current series is held in memory, and an
+issuer's reports do not depend on how many others are generated.
+
+Sampling density: every government reports; departments and townships join in waves of a hash band, so a
+small corpus is a few dense counties across several provinces and a large one covers the country.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+
+from etl.spec import APPLICANT_COLUMNS, codes
+from etl.synth import checks
+from etl.synth import values as vals
+from etl.synth.places import Issuer, chain, issuers, jurisdictions, leaves, stable_unit
+from etl.synth.violations import CLASSES, broken_carry, inject
+
+FORMATS = ("html", "text", "glued", "pdf", "docx")
+YEARS = tuple(range(2019, 2025))
+F_MIN = 0.04  # least share of departments/townships per visited jurisdiction (small corpora stay varied)
+_REGION_SHARE = {"province": 0.85, "city": 0.85, "county": 0.75}
+
+Number = int | float
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = 0
+    formats: tuple[str, ...] = FORMATS
+    violation_rate: float = 0.05
+    noise_rate: float = 0.3
+    pin_series: bool = False  # the first county government: 2021-2023, carry-over broken in 2023
+
+
+@dataclass
+class ReportSpec:
+    issuer: Issuer
+    scope: str  # agency | government | region
+    year: int
+    file_format: str
+    cells: dict[str, Number]  # every code of the template, as printed (violations included)
+    units: dict[str, str]
+    violations: list[dict]  # every rule the values break (etl.synth.checks)
+    injected: str | None  # the violation class applied, if any
+    noisy: bool
+    seed: str  # the report's own random stream (rendering, noise)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def template(self) -> str:
+        return template_of(self.year)
+
+    @property
+    def stem(self) -> str:
+        return f"{self.issuer.key}-{self.year}"
+
+
+def template_of(year: int) -> str:
+    return "2019" if year < 2021 else "2021"
+
+
+def _scope(issuer: Issuer, seed: int) -> str:
+    if issuer.kind == "dept":
+        return "agency"
+    if issuer.kind == "town":
+        return "government"
+    region = stable_unit(seed, "scope", issuer.key) < _REGION_SHARE[issuer.level]
+    return "region" if region else "government"
+
+
+def _years(issuer: Issuer, seed: int) -> tuple[int, ...]:
+    """Most issuers publish every year; some series are shorter (new bodies, pages lost to the crawl)."""
+    if stable_unit(seed, "span", issuer.key) < 0.8:
+        return YEARS
+    length = 1 + int(stable_unit(seed, "len", issuer.key) * 5)
+    start = YEARS[0] + int(stable_unit(seed, "start", issuer.key) * (len(YEARS) - length + 1))
+    return tuple(range(start, start + length))
+
+
+def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpec]:
+    """One issuer's reports, oldest first; 二、上年结转 follows last year's printed 结转下年度."""
+    rng = random.Random(f"{cfg.seed}/{issuer.key}")
+    scope = _scope(issuer, cfg.seed)
+    years = (2021, 2022, 2023) if pin else _years(issuer, cfg.seed)
+    prof = vals.profile(issuer.level, issuer.kind, scope, issuer.dept)
+    unit = "元" if rng.random() < 0.7 else "万元"
+    stocks: dict[str, Number] = {}
+    last: dict[str, int] | None = None
+    for year in years:
+        template = template_of(year)
+        fmt = rng.choice(cfg.formats)
+        cls = None
+        if rng.random() < cfg.violation_rate:
+            cls = rng.choice(CLASSES if last else CLASSES[:-1])
+        if pin and year == years[-1]:
+            cls = "carry_over"
+        carried = broken_carry(last, rng) if cls == "carry_over" and last else last
+        small = fmt == "glued"
+        t3 = vals.t3_values(template, prof, carried, rng, small)
+        t4 = vals.t4_values(prof, t3["t3.new_received.total"], rng, small)
+        t2, stocks = vals.t2_values(template, issuer.kind, issuer.level, prof, stocks, rng, unit)
+        merged = {**t2, **t3, **t4}
+        values = {code: merged[code] for code in codes(template)}
+        if cls and cls != "carry_over":
+            inject(cls, template, values, rng)
+        units = {"t2.fees.amount": "万元"} if template == "2021" else {"t2.procurement.amount": unit}
+        yield ReportSpec(
+            issuer=issuer,
+            scope=scope,
+            year=year,
+            file_format=fmt,
+            cells=values,
+            units=units,
+            violations=checks.check(template, values, last),
+            injected=cls,
+            noisy=rng.random() < cfg.noise_rate,
+            seed=f"{cfg.seed}/{issuer.key}/{year}/{rng.getrandbits(32)}",
+        )
+        last = {c: int(values[f"t3.carried_forward.{c}"]) for c in APPLICANT_COLUMNS}
+
+
+@cache
+def pool_sizes(seed: int) -> tuple[int, int]:
+    """(government reports, department and township reports) in the whole country for this seed."""
+    gov = rest = 0
+    for j in jurisdictions().values():
+        for iss in issuers(j):
+            n = len(_years(iss, seed))
+            if iss.kind == "gov":
+                gov += n
+            else:
+                rest += n
+    return gov, rest
+
+
+def density(n: int, seed: int) -> float:
+    gov, rest = pool_sizes(seed)
+    return min(1.0, max(F_MIN, (n - gov) / rest * 1.02))
+
+
+def iter_reports(n: int, cfg: Config) -> Iterator[ReportSpec]:
+    """The first n reports of the national stream for cfg.seed (fewer if n exceeds the country's pool)."""
+    order = list(leaves())
+    random.Random(cfg.seed).shuffle(order)
+    f = density(n, cfg.seed)
+    count = 0
+    pinned = not cfg.pin_series
+    for wave in range(math.ceil(1 / f)):
+        seen: set[str] = set()
+        for leaf in order:
+            for j in chain(leaf):
+                if j.adcode in seen:
+                    continue
+                seen.add(j.adcode)
+                for iss in issuers(j):
+                    if iss.kind == "gov":
+                        if wave:
+                            continue
+                    elif int(stable_unit(cfg.seed, "pick", iss.key) / f) != wave:
+                        continue
+                    pin = not pinned and iss.kind == "gov" and iss.level == "county"
+                    pinned = pinned or pin
+                    for spec in series(iss, cfg, pin=pin):
+                        yield spec
+                        count += 1
+                        if count >= n:
+                            return

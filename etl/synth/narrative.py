@@ -1,0 +1,141 @@
+"""The prose around the tables: title, 统计期限, the six numbered parts, and the scope cues a reader relies on.
+
+Scope cues follow real reports: a whole-jurisdiction report says "全市共受理政府信息公开申请N件"; a government
+on itself speaks of "本级"/"本镇" and never of 全市; a department says "本局"/"本部门".
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from etl.synth.places import Issuer, place_word
+
+Block = tuple[str, str]  # (kind, text): title | date | h | p | table (text = t2 / t3 / t4)
+
+_MANAGE = (
+    "严格落实政府信息公开属性源头认定机制，坚持“先审查、后公开”和“一事一审”原则，规范信息发布审核流程，"
+    "对已公开信息进行动态梳理，及时更新主动公开目录，确保公开信息准确、完整、及时。",
+    "健全政府信息管理制度，规范公文公开属性认定，加强保密审查，定期清理过期信息，"
+    "推动政府信息管理规范化、标准化。",
+)
+_PLATFORM = (
+    "持续优化政府网站信息公开专栏，规范政务新媒体运维管理，做好政策文件集中公开，"
+    "推动政务公开平台与政务服务平台融合发展。",
+    "依托政府门户网站和政务新媒体，拓展公开渠道，加强网站日常监测，对更新不及时、栏目空白等问题及时整改。",
+)
+_OVERSIGHT = (
+    "将政务公开工作纳入年度绩效考核，定期开展督查检查，组织业务培训，本年度未发生因政务公开工作"
+    "被追究责任的情况。",
+    "建立健全政务公开监督考核机制，主动接受社会评议，认真整改发现的问题。",
+)
+_PROBLEMS = (
+    "（一）存在的主要问题：政策解读形式还不够丰富，部分信息更新不够及时，工作人员业务能力有待提高。"
+    "（二）改进措施：丰富解读形式，加强信息发布审核，加大业务培训力度，持续提升政务公开质量。",
+    "一是公开内容的深度和广度有待拓展；二是依申请公开答复的规范化水平仍需提升。下一步将进一步"
+    "完善工作机制，强化培训指导，推动政务公开工作提质增效。",
+)
+_FEES = (
+    "本年度未收取政府信息公开信息处理费。",
+    "依据《政府信息公开信息处理费管理办法》，本年度未收取信息处理费。无其他需要报告的事项。",
+)
+
+
+@dataclass(frozen=True)
+class Voice:
+    """How a report refers to its own issuer: 全市 (region), 本级 (a government), 本局 (an agency)."""
+
+    subject: str  # who did the work: 全市各级行政机关 / 县政府本级 / 本局
+    self_ref: str  # 我市 / 本级 / 本局
+
+
+def voice(issuer: Issuer, scope: str) -> Voice:
+    pw = place_word(issuer.jurisdiction)
+    if scope == "region":
+        return Voice(f"全{pw}各级行政机关", f"我{pw}")
+    if issuer.kind == "town":
+        word = (
+            "本街道"
+            if issuer.name.endswith("办事处")
+            else ("本乡" if "乡人民政府" in issuer.name else "本镇")
+        )
+        return Voice(word, word)
+    if issuer.kind == "gov":
+        return Voice(f"{pw}政府本级", "本级政府")
+    last = (issuer.dept or "")[-1:]
+    word = f"本{last}" if last in "局委厅" else "本部门"
+    return Voice(word, word)
+
+
+def title(issuer: Issuer, year: int, rng: random.Random) -> str:
+    forms = (
+        f"{issuer.name}{year}年政府信息公开工作年度报告",
+        f"{issuer.name}{year}年政府信息公开工作年度报告",
+        f"{year}年{issuer.name}政府信息公开工作年度报告",
+        f"{issuer.name}{year}年度政府信息公开工作年度报告",
+    )
+    return rng.choice(forms)
+
+
+def compiler(issuer: Issuer) -> str:
+    """Who compiles the report: a government's general office, or the issuer itself."""
+    if issuer.kind == "gov":
+        office = "办公厅" if issuer.level == "province" else "办公室"
+        return issuer.name.replace("人民政府", "人民政府" + office).replace("行政公署", "行政公署办公室")
+    return issuer.name
+
+
+def blocks(
+    issuer: Issuer, scope: str, year: int, values: dict, rng: random.Random, with_title: bool = True
+) -> tuple[list[Block], str]:
+    """The document in reading order, and the scope evidence sentence."""
+    v = voice(issuer, scope)
+    new = values["t3.new_received.total"]
+    handled = values["t3.total.total"]
+    forward = values["t3.carried_forward.total"]
+    published = rng.randint(20, 400) * (10 if scope == "region" else 1)
+    reviews = values["t4.review.total"]
+    suits = values["t4.litigation_direct.total"] + values["t4.litigation_after_review.total"]
+    if scope == "region":
+        evidence = f"{year}年，全{place_word(issuer.jurisdiction)}共受理政府信息公开申请{new}件"
+        apply_text = (
+            f"{evidence}，办结{handled}件，{forward}件结转下年度继续办理。"
+            f"全年发生政府信息公开行政复议{reviews}件、行政诉讼{suits}件。"
+        )
+        active = f"{year}年，{v.subject}共主动公开政府信息{published}条，主要通过政府门户网站、政务新媒体等渠道公开。"
+    else:
+        evidence = f"{year}年，{v.subject}共收到政府信息公开申请{new}件"
+        apply_text = f"{evidence}，均在法定期限内予以答复，{forward}件结转下年度继续办理。"
+        active = (
+            f"{year}年，{v.subject}通过门户网站主动公开政府信息{published}条，及时发布政策文件和工作动态。"
+        )
+    intro = (
+        f"本报告由{compiler(issuer)}根据《中华人民共和国政府信息公开条例》（以下简称《条例》）"
+        f"和有关文件要求编制。本报告所列数据的统计期限为{year}年1月1日至{year}年12月31日。"
+        "如对本报告有疑问，请与政务公开工作机构联系。"
+    )
+    out: list[Block] = []
+    if with_title:
+        out.append(("title", title(issuer, year, rng)))
+        out.append(("date", f"发布日期：{year + 1}-0{rng.randint(1, 3)}-{rng.randint(10, 28)}"))
+    out += [
+        ("p", intro),
+        ("h", "一、总体情况"),
+        ("p", f"{year}年，{v.self_ref}深入贯彻落实《条例》各项规定，扎实推进政务公开工作。"),
+        ("p", "（一）主动公开。" + active),
+        ("p", "（二）依申请公开。" + apply_text),
+        ("p", "（三）政府信息管理。" + rng.choice(_MANAGE)),
+        ("p", "（四）政府信息公开平台建设。" + rng.choice(_PLATFORM)),
+        ("p", "（五）监督保障。" + rng.choice(_OVERSIGHT)),
+        ("h", "二、主动公开政府信息情况"),
+        ("table", "t2"),
+        ("h", "三、收到和处理政府信息公开申请情况"),
+        ("table", "t3"),
+        ("h", "四、政府信息公开行政复议、行政诉讼情况"),
+        ("table", "t4"),
+        ("h", "五、存在的主要问题及改进情况"),
+        ("p", rng.choice(_PROBLEMS)),
+        ("h", "六、其他需要报告的事项"),
+        ("p", rng.choice(_FEES)),
+    ]
+    return out, evidence

@@ -1,0 +1,134 @@
+"""How a report prints its values and labels: clean, or with the noise seen in real reports.
+
+The catalogue: SEO spam injected into cells and headers, "00" for 0, zeros printed blank / "/" / "-" / "—" /
+"无" (listed in the label's blank_cells, value 0), full-width digits, label typos, "1、" numbering instead of
+"1.", notes inside cells ("22（其中修订16件）" = 22). Values in the label never change: noise is printing only.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+SPAM = "365bet提款规则_365bet中国客服电话_怎样获得免费office365"
+BLANK_MARKS = ("", "/", "-", "—", "无")
+# Official label fragment -> a misprint of it seen in (or typical of) real reports.
+TYPOS = {
+    "其他法律行政法规禁止公开": "其他法律行政止公开",
+    "本机关不掌握相关政府信息": "本机关不掌握相关政府信",
+    "要求行政机关确认或重新出具已获取信息": "要求行政机关确认或重新出具已获取的信息",
+    "没有现成信息需要另行制作": "没有现成信息需另行制作",
+    "政府信息公开行政复议、行政诉讼情况": "政府信息公开行政法复议、行政诉讼情况",
+    "补正后申请内容仍不明确": "补正后申请内容仍不明晰",
+}
+KINDS = ("spam", "double_zero", "blank", "fullwidth", "typo", "numbering", "cell_note")
+# Glued crawler dumps lose cell boundaries: noise that adds or removes characters between digits would change
+# what the digit runs say, so only noise outside the digit runs is used there.
+GLUED_KINDS = ("spam", "fullwidth", "typo", "numbering")
+_FULLWIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－")
+
+Number = int | float
+
+
+def fmt_value(v: Number) -> str:
+    return str(v)
+
+
+@dataclass
+class Printed:
+    """The printed text of every cell and the label variants of one report."""
+
+    text: dict[str, str]
+    blank: list[str] = field(default_factory=list)
+    typos: dict[str, str] = field(default_factory=dict)
+    numbering: str = "."
+    spam_headers: set[str] = field(default_factory=set)  # t2.section.<i>, t3.header
+    kinds: list[str] = field(default_factory=list)
+
+    def label(self, text: str) -> str:
+        """An official label as this report prints it."""
+        for official, typo in self.typos.items():
+            text = text.replace(official, typo)
+        if self.numbering != ".":
+            text = _renumber(text, self.numbering)
+        return text
+
+
+def _renumber(text: str, mark: str) -> str:
+    # "1.属于国家秘密" -> "1、属于国家秘密"; only a leading item number, never a decimal inside a label
+    if len(text) > 2 and text[0].isdigit() and text[1] == ".":
+        return text[0] + mark + text[2:]
+    return text
+
+
+def clean(values: dict[str, Number], units: dict[str, str]) -> Printed:
+    text = {code: fmt_value(v) for code, v in values.items()}
+    if "t2.procurement.amount" in text:  # printed with its unit, as real 2019 tables do: 251000元
+        text["t2.procurement.amount"] += units.get("t2.procurement.amount", "")
+    return Printed(text=text)
+
+
+def apply(
+    values: dict[str, Number], units: dict[str, str], rng: random.Random, glued: bool = False
+) -> Printed:
+    """Print the values with 1-3 noise kinds from the catalogue (for a glued dump: only GLUED_KINDS, and spam
+    only in headers)."""
+    kinds = GLUED_KINDS if glued else KINDS
+    out = clean(values, units)
+    chosen = rng.sample(kinds, k=min(len(kinds), rng.choice((1, 1, 2, 3))))
+    out.kinds = sorted(chosen, key=KINDS.index)
+    touched: set[str] = set()
+    zeros = [c for c, v in values.items() if v == 0 and not c.startswith("t2.")]
+    for kind in out.kinds:
+        if kind == "spam":
+            where = rng.choice(
+                ("t2.section.1", "t3.header") if glued else ("t2.section.1", "t3.header", "cell")
+            )
+            if where == "cell":
+                code = rng.choice([c for c in values if c.startswith("t3.") and c not in touched])
+                out.text[code] += rng.choice((" ", "")) + SPAM
+                touched.add(code)
+            else:
+                out.spam_headers.add(where)
+        elif kind == "double_zero":
+            for code in rng.sample(zeros, k=min(len(zeros), rng.randint(1, 3))):
+                if code not in touched:
+                    out.text[code] = "00"
+                    touched.add(code)
+        elif kind == "blank":
+            every = rng.random() < 0.4
+            picked = zeros if every else rng.sample(zeros, k=min(len(zeros), rng.randint(1, 6)))
+            mark = rng.choice(BLANK_MARKS)
+            for code in picked:
+                if code in touched:
+                    continue
+                out.text[code] = mark if every else rng.choice(BLANK_MARKS)
+                out.blank.append(code)
+                touched.add(code)
+        elif kind == "fullwidth":
+            codes = list(values) if rng.random() < 0.5 else rng.sample(list(values), k=8)
+            for code in codes:
+                if code not in touched:
+                    out.text[code] = out.text[code].translate(_FULLWIDTH)
+        elif kind == "typo":
+            for official in rng.sample(sorted(TYPOS), k=rng.randint(1, 2)):
+                out.typos[official] = TYPOS[official]
+        elif kind == "numbering":
+            out.numbering = "、"
+        elif kind == "cell_note":
+            counts = [
+                c
+                for c, v in values.items()
+                if c.startswith("t2.")
+                and isinstance(v, int)
+                and v >= 2
+                and c not in touched
+                and not c.endswith((".items_change", ".amount"))
+            ]
+            for code in rng.sample(counts, k=min(len(counts), rng.randint(1, 2))):
+                v = int(values[code])
+                note = rng.choice(("其中修订{}件", "含上级转办{}件", "其中新增{}件"))
+                out.text[code] = f"{out.text[code]}（{note.format(rng.randint(1, v - 1))}）"
+                touched.add(code)
+    out.blank.sort(key=list(values).index)
+    return out

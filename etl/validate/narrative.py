@@ -1,0 +1,70 @@
+"""Figures a report's narrative states in words ("共收到政府信息公开申请75件"), for checking against its tables.
+
+Pure and conservative: a figure is taken only from a clear pattern, the number written in digits right
+next to its keyword and followed by 件; a key whose matches disagree, or that speaks of last year, is
+dropped rather than guessed. What each key means (validated in etl.validate.rules):
+
+    received         收到/受理…申请 N 件: 一 本年新收, or 一 + 二 上年结转 (reports use both readings)
+    new_received     本年新收…申请 N 件: 一 本年新收 总计
+    carried_over     上年(度)结转…N 件: 二 上年结转 总计
+    carried_forward  结转下年度…N 件 / N 件结转下年度: 四 结转下年度继续办理 总计
+    review           行政复议 N 件, in a sentence about 信息公开: 表四 行政复议 总计
+    litigation       行政诉讼 N 件, in a sentence about 信息公开: 表四 行政诉讼 总计 (both blocks)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_N = r"(\d[\d,]*)件"
+_OF_APPLICATIONS = r"(?:政府信息公开|依申请公开|信息公开)?申请"
+PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
+    "received": (
+        # 共收到政府信息公开申请75件 / 受理政府信息公开申请3119件 / 共收到依申请公开44件
+        re.compile(rf"(?:收到|受理|接收)了?(?:各类)?(?:政府信息公开申请|依申请公开申请|依申请公开|申请)共?{_N}"),
+        # 本年度全区共收到70件申请
+        re.compile(rf"(?:收到|受理|接收)了?{_N}{_OF_APPLICATIONS}"),
+    ),
+    "new_received": (re.compile(rf"新收{_OF_APPLICATIONS}共?{_N}"),),
+    # 上年结转政府信息公开申请2件 / 含上年度结转申请34件
+    "carried_over": (re.compile(rf"上一?年度?结转(?:的)?{_OF_APPLICATIONS}?{_N}"),),
+    "carried_forward": (
+        re.compile(rf"(?<!上)(?<!上年)(?<!上年度)结转(?:至|到)?下一?年度(?:继续)?(?:办理)?(?:的)?{_OF_APPLICATIONS}?{_N}"),
+        re.compile(rf"{_N}(?:申请)?结转(?:至|到)?下一?年度"),  # 1件结转下年度继续办理
+    ),
+    "review": (re.compile(rf"行政复议(?:案件|申请)?共?{_N}"),),
+    "litigation": (re.compile(rf"(?<!复议、)(?<!复议和)(?<!复议及)行政诉讼(?:案件)?共?{_N}"),),
+}
+# A clause that speaks of last year or compares with it states a figure of the wrong year.
+_OTHER_YEAR = re.compile(r"上年|去年|上一年|同比|较\d{4}年|比\d{4}年")
+# 行政复议/行政诉讼 figures count only in a sentence about disclosure (not the government's whole caseload).
+_ABOUT_DISCLOSURE = re.compile(r"信息公开|依申请")
+_NEEDS_DISCLOSURE = frozenset({"review", "litigation"})
+_SENTENCE = re.compile(r"[^。；;！？!?|]+")
+_CLAUSE_END = "，,、：:（("
+
+
+def _flatten(text: str) -> str:
+    """NFKC, whitespace gone (PDF text spaces digits: '申请 3119 件'), lines joined: the patterns need no gaps."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _clause_before(sentence: str, at: int) -> str:
+    start = max((sentence.rfind(c, 0, at) for c in _CLAUSE_END), default=-1) + 1
+    return sentence[start:at]
+
+
+def stated_figures(text: str) -> dict[str, int]:
+    """{key: N} for each figure the text states unambiguously (see the module doc for the keys)."""
+    found: dict[str, set[int]] = {}
+    for sentence in _SENTENCE.findall(_flatten(text)):
+        for key, patterns in PATTERNS.items():
+            if key in _NEEDS_DISCLOSURE and not _ABOUT_DISCLOSURE.search(sentence):
+                continue
+            for pattern in patterns:
+                for m in pattern.finditer(sentence):
+                    if _OTHER_YEAR.search(_clause_before(sentence, m.start()) + m.group(0)) and key != "carried_over":
+                        continue
+                    found.setdefault(key, set()).add(int(m.group(1).replace(",", "")))
+    return {key: values.pop() for key, values in found.items() if len(values) == 1}
