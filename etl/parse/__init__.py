@@ -29,8 +29,18 @@ def _read(data: bytes, file_format: str) -> tuple[str, str | None, list[Row]]:
             return read_html(source)
         text = normalize(source)
         return text, None, text_rows(text)
-    if file_format in ("pdf", "docx", "doc"):
-        raise RejectedInput(f"unsupported format: {file_format} (reader not implemented yet)")
+    if file_format == "pdf":
+        from etl.parse.pdf import read_pdf
+
+        return read_pdf(data)
+    if file_format == "docx":
+        from etl.parse.docx import read_docx
+
+        return read_docx(data)
+    if file_format == "doc":
+        from etl.parse.docx import read_doc
+
+        return read_doc(data)
     raise RejectedInput(f"unsupported format: {file_format}")
 
 

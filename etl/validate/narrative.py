@@ -18,7 +18,7 @@ import re
 import unicodedata
 
 _N = r"(\d[\d,]*)件"
-_OF_APPLICATIONS = r"(?:政府信息公开|依申请公开|信息公开)?申请"
+_OF_APPLICATIONS = r"(?:(?:政府信息公开|依申请公开|信息公开)?申请)"
 PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     "received": (
         # 共收到政府信息公开申请75件 / 受理政府信息公开申请3119件 / 共收到依申请公开44件
@@ -30,17 +30,22 @@ PATTERNS: dict[str, tuple[re.Pattern[str], ...]] = {
     # 上年结转政府信息公开申请2件 / 含上年度结转申请34件
     "carried_over": (re.compile(rf"上一?年度?结转(?:的)?{_OF_APPLICATIONS}?{_N}"),),
     "carried_forward": (
-        re.compile(rf"(?<!上)(?<!上年)(?<!上年度)结转(?:至|到)?下一?年度(?:继续)?(?:办理)?(?:的)?{_OF_APPLICATIONS}?{_N}"),
+        re.compile(rf"结转(?:至|到)?下一?年度(?:继续)?(?:办理)?(?:的)?{_OF_APPLICATIONS}?{_N}"),
         re.compile(rf"{_N}(?:申请)?结转(?:至|到)?下一?年度"),  # 1件结转下年度继续办理
     ),
     "review": (re.compile(rf"行政复议(?:案件|申请)?共?{_N}"),),
-    "litigation": (re.compile(rf"(?<!复议、)(?<!复议和)(?<!复议及)行政诉讼(?:案件)?共?{_N}"),),
+    "litigation": (re.compile(rf"行政诉讼(?:案件)?共?{_N}"),),
 }
-# A clause that speaks of last year or compares with it states a figure of the wrong year.
+# A clause that speaks of last year states a figure of the wrong year; one that names a channel or an
+# applicant kind states a part ("其中网络申请16件"), not the whole.
 _OTHER_YEAR = re.compile(r"上年|去年|上一年|同比|较\d{4}年|比\d{4}年")
+_PART_OF = re.compile(r"其中|通过|网络|网上|在线|信函|当面|现场|邮寄|邮件|传真|自然人|法人|企业|组织")
+_WHOLE_COUNTS = frozenset({"received", "new_received"})
 # 行政复议/行政诉讼 figures count only in a sentence about disclosure (not the government's whole caseload).
 _ABOUT_DISCLOSURE = re.compile(r"信息公开|依申请")
 _NEEDS_DISCLOSURE = frozenset({"review", "litigation"})
+# "行政复议、提起行政诉讼案件共5件" counts both: the other keyword with no number between is a joint count.
+_JOINT = {"review": "诉讼", "litigation": "复议"}
 _SENTENCE = re.compile(r"[^。；;！？!?|]+")
 _CLAUSE_END = "，,、：:（("
 
@@ -55,6 +60,14 @@ def _clause_before(sentence: str, at: int) -> str:
     return sentence[start:at]
 
 
+def _joint(key: str, sentence: str, at: int) -> bool:
+    other = _JOINT.get(key)
+    if other is None:
+        return False
+    since_number = re.split(r"\d", sentence[:at])[-1]
+    return other in since_number
+
+
 def stated_figures(text: str) -> dict[str, int]:
     """{key: N} for each figure the text states unambiguously (see the module doc for the keys)."""
     found: dict[str, set[int]] = {}
@@ -64,7 +77,12 @@ def stated_figures(text: str) -> dict[str, int]:
                 continue
             for pattern in patterns:
                 for m in pattern.finditer(sentence):
-                    if _OTHER_YEAR.search(_clause_before(sentence, m.start()) + m.group(0)) and key != "carried_over":
+                    context = _clause_before(sentence, m.start())
+                    if key != "carried_over" and _OTHER_YEAR.search(context + m.group(0)):
+                        continue
+                    if key in _WHOLE_COUNTS and _PART_OF.search(context):
+                        continue
+                    if _joint(key, sentence, m.start()):
                         continue
                     found.setdefault(key, set()).add(int(m.group(1).replace(",", "")))
     return {key: values.pop() for key, values in found.items() if len(values) == 1}

@@ -1,9 +1,17 @@
 """The validation rule catalogue, generated from the template spec (etl.spec) as plain data.
 
-Two kinds of rule:
-- sum rules: Σ parts = Σ totals (e.g. 表三 总计 column = the six applicant columns); a failure reports
+Kinds of rule (each is blocking = the report is quarantined, or warning = it loads with the warning kept):
+- sum: Σ parts = Σ totals (e.g. 表三 总计 column = the six applicant columns); a failure reports
   expected = Σ parts, found = Σ totals (the printed total side);
-- cell rules: a family of per-cell constraints (non-negative integer, ...); a failure names the cells.
+- at_most: Σ parts <= Σ totals (本年制发 <= 现行有效 + 本年废止);
+- cells: a family of per-cell constraints (non-negative integer, ...); a failure names the cells;
+- max: each cell at most `limit` (a 万元 amount that looks like yuan);
+- complete / unresolved: every cell of the template is present; a null 表二 cell the parser left
+  unresolved on purpose (its reason is not "not found ...") is only a warning, any other null blocks;
+- authority: 规章 made only by issuers with the power to make them (province / 设区的市 governments);
+- stated: a figure the narrative states equals the table (any of `alternatives`);
+- ratio: this year's figure within ×1/limit … ×limit of last year's when both are >= floor.
+Cross-year rules (`crossyear_rules`) read last year's cells as columns prefixed PREV.
 """
 
 from __future__ import annotations
@@ -12,10 +20,20 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, cells, t3_outcome_rows, t3_rows
+from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, cells, codes, t3_outcome_rows, t3_rows
 
 Severity = Literal["blocking", "warning"]
+RuleKind = Literal["sum", "at_most", "cells", "max", "complete", "unresolved", "authority", "stated", "ratio"]
 CellCheck = Literal["non_negative", "integer"]
+
+PREV = "prev."  # cross-year frames: last year's cells, e.g. prev.t3.carried_forward.total
+# The parser's reasons for a cell it did not find at all (etl.parse: "not found in the tables", "... in the
+# glued text"); any other reason means it saw the cell and left it null on purpose (glued digits, ...).
+MISSING_REASONS = ("not found",)
+FEE_LIMIT_WAN = 1e6  # 万元: 100亿元 of fees is no county's or agency's; such a figure was typed in 元
+JUMP_FACTOR, JUMP_FLOOR = 5.0, 20.0
+# 规章 rows of 表二: 2021 本年制发件数, 2019 本年新制作数量
+REGULATIONS_MADE = {"2021": "t2.regulation.issued", "2019": "t2.regulation.produced"}
 
 # Cell rule families: rule_id -> (checks applied to each cell, what the failure message expects).
 CELL_FAMILIES: dict[str, tuple[tuple[CellCheck, ...], str]] = {
@@ -29,23 +47,32 @@ CELL_FAMILIES: dict[str, tuple[tuple[CellCheck, ...], str]] = {
 class Rule:
     rule_id: str
     severity: Severity
-    cells: tuple[str, ...]
+    cells: tuple[str, ...]  # the report's own cells the rule reads (never PREV columns)
     description: str
-    parts: tuple[str, ...] = ()  # sum rules only: Σ parts ...
-    totals: tuple[str, ...] = ()  # ... must equal Σ totals
+    parts: tuple[str, ...] = ()  # sum/at_most: Σ parts = (<=) Σ totals; ratio: this year / last year
+    totals: tuple[str, ...] = ()
+    kind: RuleKind = "sum"
+    limit: float | None = None  # max: the largest plausible value; ratio: the largest factor either way
+    floor: float | None = None  # ratio: judged only when both years are at least this
+    stated: str | None = None  # stated: the narrative figure's key (etl.validate.narrative)
+    alternatives: tuple[tuple[str, ...], ...] = ()  # stated: the table sums the figure may be
+    tolerated: tuple[str, ...] = ()  # complete: cells that may be null with an on-purpose reason
 
     @property
     def is_sum(self) -> bool:
-        return bool(self.parts)
+        return self.kind == "sum"
 
     @property
     def checks(self) -> tuple[CellCheck, ...]:
-        """Per-cell checks of a cell rule (empty for sum rules)."""
-        return () if self.is_sum else CELL_FAMILIES[self.rule_id][0]
+        """Per-cell checks of a cell family (empty for other kinds)."""
+        return CELL_FAMILIES[self.rule_id][0] if self.kind == "cells" else ()
 
 
-def _sum_rule(rule_id: str, parts: list[str], totals: list[str], description: str) -> Rule:
-    return Rule(rule_id, "blocking", (*parts, *totals), description, tuple(parts), tuple(totals))
+def _sum_rule(
+    rule_id: str, parts: list[str], totals: list[str], description: str, severity: Severity = "blocking"
+) -> Rule:
+    own = tuple(c for c in (*parts, *totals) if not c.startswith(PREV))
+    return Rule(rule_id, severity, own, description, tuple(parts), tuple(totals))
 
 
 def _t3_rules(template: str) -> list[Rule]:
@@ -107,17 +134,105 @@ def _cell_rules(template: str) -> list[Rule]:
     for c in cells(template):
         members[_cell_family(c.code, c.unit)].append(c.code)
     return [
-        Rule(family, "blocking", tuple(codes), f"every cell of this group is {CELL_FAMILIES[family][1]}")
-        for family, codes in members.items()
-        if codes
+        Rule(family, "blocking", tuple(cs), f"every cell of this group is {CELL_FAMILIES[family][1]}", kind="cells")
+        for family, cs in members.items()
+        if cs
     ]
+
+
+def _presence_rules(template: str) -> list[Rule]:
+    t2 = tuple(c.code for c in cells(template) if c.table == "二")
+    return [
+        Rule("report.complete", "blocking", codes(template),
+             "every cell of the template is present (a null cell the parser did not find means a missing "
+             "row or table; only 表二 cells it left unresolved on purpose may be null)",
+             kind="complete", tolerated=t2),
+        Rule("t2.unresolved", "warning", t2,
+             "表二 cells the parser left unresolved on purpose (e.g. glued digits): the report loads with them null",
+             kind="unresolved"),
+    ]
+
+
+def _t2_sanity_rules(template: str) -> list[Rule]:
+    out = []
+    if template == "2021":
+        out.append(Rule("t2.fees.amount_unit", "warning", ("t2.fees.amount",),
+                        f"行政事业性收费 amount (万元) above {FEE_LIMIT_WAN:,.0f} 万元: probably printed in 元",
+                        kind="max", limit=FEE_LIMIT_WAN))
+        out += [
+            Rule(f"t2.issued_vs_in_force.{row}", "warning",
+                 (f"t2.{row}.issued", f"t2.{row}.in_force", f"t2.{row}.repealed"),
+                 f"表二 {row}: 本年制发 <= 现行有效 + 本年废止",
+                 parts=(f"t2.{row}.issued",), totals=(f"t2.{row}.in_force", f"t2.{row}.repealed"), kind="at_most")
+            for row in ("regulation", "normative_document")
+        ]
+    made = REGULATIONS_MADE[template]
+    out.append(Rule("t2.regulation.authority", "warning", (made,),
+                    "规章 made (> 0) only by issuers that can make them: provincial and 设区的市 governments "
+                    "(not agencies, counties, 地区/盟)", kind="authority"))
+    return out
+
+
+# Narrative figure -> the table sums it may state (etl.validate.narrative documents the readings).
+NARRATIVE_CHECKS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
+    "received": (
+        (("t3.new_received.total",), ("t3.new_received.total", "t3.carried_over.total")),
+        "收到/受理…申请 N 件 = 一 本年新收 总计 (or 一 + 二 上年结转)",
+    ),
+    "new_received": ((("t3.new_received.total",),), "本年新收…申请 N 件 = 一 本年新收 总计"),
+    "carried_over": ((("t3.carried_over.total",),), "上年结转 N 件 = 二 上年结转 总计"),
+    "carried_forward": ((("t3.carried_forward.total",),), "结转下年度 N 件 = 四 结转下年度继续办理 总计"),
+    "review": ((("t4.review.total",),), "行政复议 N 件 = 表四 行政复议 总计"),
+    "litigation": (
+        (("t4.litigation_direct.total", "t4.litigation_after_review.total"),),
+        "行政诉讼 N 件 = 表四 行政诉讼 总计 (未经复议直接起诉 + 复议后起诉)",
+    ),
+}
+
+
+def _narrative_rules() -> list[Rule]:
+    return [
+        Rule(f"narrative.{key}", "warning", tuple(dict.fromkeys(c for alt in alts for c in alt)),
+             f"the figure the text states: {text}", kind="stated", stated=key, alternatives=alts)
+        for key, (alts, text) in NARRATIVE_CHECKS.items()
+    ]
+
+
+def _check_unique(out: tuple[Rule, ...], what: str) -> tuple[Rule, ...]:
+    ids = [r.rule_id for r in out]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"{what}: duplicate rule ids")
+    return out
 
 
 @cache
 def rules(template: str) -> tuple[Rule, ...]:
-    """All rules of a template, in a stable order (表三 rows, columns, balances, 表四, cell families)."""
-    out = (*_t3_rules(template), *_t4_rules(), *_cell_rules(template))
-    ids = [r.rule_id for r in out]
-    if len(ids) != len(set(ids)):
-        raise ValueError(f"template {template}: duplicate rule ids")
-    return out
+    """All rules of a template, in a stable order (表三 rows, columns, balances, 表四, cell families,
+    presence, 表二 sanity, narrative)."""
+    out = (
+        *_t3_rules(template), *_t4_rules(), *_cell_rules(template), *_presence_rules(template),
+        *_t2_sanity_rules(template), *_narrative_rules(),
+    )
+    return _check_unique(out, f"template {template}")
+
+
+@cache
+def crossyear_rules() -> tuple[Rule, ...]:
+    """Rules over a report and the same issuer's report of the year before (its cells prefixed PREV)."""
+    carry = [
+        _sum_rule(f"xyear.carry_over.{col}", [f"{PREV}t3.carried_forward.{col}"], [f"t3.carried_over.{col}"],
+                  f"表三 column {col}: 二 上年结转 = last year's 四 结转下年度继续办理", "warning")
+        for col in APPLICANT_COLUMNS
+    ]
+    in_force = [
+        _sum_rule(f"xyear.in_force.{row}", [f"{PREV}t2.{row}.in_force", f"t2.{row}.issued"],
+                  [f"t2.{row}.in_force", f"t2.{row}.repealed"],
+                  f"表二 {row}: last year's 现行有效 + 本年制发 = 现行有效 + 本年废止 (both 2021 template)", "warning")
+        for row in ("regulation", "normative_document")
+    ]
+    jump = Rule("xyear.new_received_jump", "warning", ("t3.new_received.total",),
+                f"一 本年新收 总计 within ×{1 / JUMP_FACTOR:g} … ×{JUMP_FACTOR:g} of last year's "
+                f"(when both years >= {JUMP_FLOOR:g})",
+                parts=("t3.new_received.total",), totals=(f"{PREV}t3.new_received.total",), kind="ratio",
+                limit=JUMP_FACTOR, floor=JUMP_FLOOR)
+    return _check_unique((*carry, *in_force, jump), "crossyear")
