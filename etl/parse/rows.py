@@ -52,9 +52,9 @@ def text_rows(text: str) -> list[Row]:
         else:
             cells = [c.strip() for c in line.split(sep)]
             # a leading/trailing separator frames the row; it does not delimit an empty cell
-            if cells and cells[0] == "" and line.lstrip().startswith(sep):
+            if cells and cells[0] == "" and line.lstrip(" \u3000").startswith(sep):
                 cells = cells[1:]
-            if cells and cells[-1] == "" and line.rstrip().endswith(sep):
+            if cells and cells[-1] == "" and line.rstrip(" \u3000\r").endswith(sep):
                 cells = cells[:-1]
         rows.append(Row(cells=cells, where=f"line {i}"))
     return rows

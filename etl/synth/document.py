@@ -39,7 +39,9 @@ def build(spec: ReportSpec) -> Document:
         printed = noise.apply(spec.cells, spec.units, rng, glued=is_glued)
     else:
         printed = noise.clean(spec.cells, spec.units)
-    with_title = not (spec.file_format == "text" and rng.random() < 0.25)  # like the seed: issuer in body only
+    with_title = not (
+        spec.file_format == "text" and rng.random() < 0.25
+    )  # like the seed: issuer in body only
     blocks, evidence = narrative.blocks(spec.issuer, spec.scope, spec.year, spec.cells, rng, with_title)
     notes = [f"synthetic {spec.file_format} report"]
     if printed.kinds:
@@ -55,7 +57,9 @@ def label(doc: Document) -> dict:
     """The <stem>.expected.json label, in the form of the real corpus labels."""
     s = doc.spec
     j = s.issuer.jurisdiction
-    unresolvable = glued.unresolvable(s.template, doc.printed.text, s.cells) if s.file_format == "glued" else []
+    unresolvable = (
+        glued.unresolvable(s.template, doc.printed.text, s.cells) if s.file_format == "glued" else []
+    )
     return {
         "file": doc.file_name,
         "issuer": s.issuer.name,

@@ -1,21 +1,24 @@
 """Great Expectations 1.x suites built from the rule catalogue, committed as JSON under expectations/.
 
 The committed JSON is the source of truth at run time (`load_suite`); `python -m etl.validate.suites`
-regenerates it from etl.validate.rules, and a test keeps the two equal.
+regenerates it from etl.validate.rules, and a test keeps the two equal. Suites: one per template
+(annual_report_2021, annual_report_2019) and annual_report_crossyear (a report with last year's).
 
-Encoding. GE has no native "A = B + C + …" or "every cell is a (non-negative) integer" expectation, so
-one small pre-step (`derive_columns`, listed in the suite's meta) adds derived columns and GE judges them:
+Encoding. GE has no native "A = B + C + …", "every cell is a (non-negative) integer" or "figure the text
+states" expectation, so one small pre-step (`derive_columns`, listed in the suite's meta) adds derived
+columns and GE judges them:
 - sum rule Σ parts = Σ totals  ->  ExpectMulticolumnSumToEqual(parts + neg(totals), sum_total=0) with
-  ignore_row_if="any_value_is_missing": GE does the summing, and a row with an unresolved (NaN) cell is
-  not evaluated for that rule;
-- cell family, non-negative  ->  ExpectColumnValuesToBeBetween(min(family), min_value=0), the row-wise
-  minimum over the family's cells;
-- cell family, integer  ->  ExpectColumnValuesToBeInSet(max_frac(family), [0]), the row-wise maximum of
-  x mod 1 over its cells.
-The row-wise min/max skip NaN and GE's column map expectations skip an all-NaN row, so an unresolved cell
-never fails a cell rule. One expectation per family rather than per cell keeps the suite at ~50
-expectations: GE's cost is mostly per expectation (~10 ms each), so per-cell checks (~430) would cost ~4 s
-per batch however small. run.py names the offending cells of a failing report.
+  ignore_row_if="any_value_is_missing": a row with an unresolved (NaN) cell is not evaluated for that rule;
+- at_most Σ parts <= Σ totals  ->  ExpectColumnValuesToBeBetween(diff(totals - parts), min_value=0);
+- cell family: non-negative -> min(family) >= 0; integer -> max_frac(family) in {0};
+- max -> ExpectColumnValuesToBeBetween(cell, max_value=limit);
+- complete / unresolved -> count of null cells (without / with an on-purpose parser reason) in {0};
+- authority -> ExpectColumnValuesToBeInSet(made, {0}) with row_condition regulation_power == 0;
+- stated -> gap(figure) in {0}: |stated - table| minimised over the readings the figure may have;
+- ratio -> ExpectColumnValuesToBeBetween(ratio, 1/limit, limit), null (not judged) under the floor.
+GE's column map expectations skip null values, so a rule whose inputs are absent is silent. One
+expectation per rule or family rather than per cell keeps a suite at ~60 expectations: GE's cost is mostly
+per expectation (~10 ms each). run.py / failures.py name the offending cells of a failing report.
 """
 
 from __future__ import annotations
@@ -27,126 +30,255 @@ from pathlib import Path
 from typing import Any
 
 import great_expectations.expectations as gxe  # GX_ANALYTICS_ENABLED is set in etl.validate
+import numpy as np
 import pandas as pd
 from great_expectations.core.expectation_suite import ExpectationSuite
+from great_expectations.expectations.row_conditions import Column
 
 from etl.config import PROJECT_ROOT
 from etl.spec import TEMPLATES
-from etl.validate.rules import CELL_FAMILIES, Rule, rules
+from etl.validate.authority import regulation_powers
+from etl.validate.rules import CELL_FAMILIES, MISSING_REASONS, Rule, crossyear_rules, rules
 
 SUITES_DIR = PROJECT_ROOT / "expectations"
+CROSSYEAR = "crossyear"
+SUITES = (*TEMPLATES, CROSSYEAR)
 GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 
-# The pre-step's whole arithmetic, over the listed cells of each row; the suite meta names each derived
-# column as {op, cells}. Row-wise min/max skip NaN (NaN only when every cell is NaN).
-DERIVE_OPS: dict[str, tuple[str, Callable[[pd.DataFrame], pd.Series]]] = {
-    "neg": ("-x for the one cell", lambda cells: -cells.iloc[:, 0]),
-    "min": ("row-wise minimum of the cells", lambda cells: cells.min(axis=1)),
+# Per-report inputs besides the cells (optional: absent means none / unknown), kept out of the GE batch.
+REPORT_COLUMNS = {
+    "unresolved": "JSON {code: reason} of the cells the parser left null (staging cells.unresolved_reason)",
+    "narrative": "JSON {figure: N} the report's text states (etl.validate.narrative.stated_figures)",
+    "scope": "agency | government | region (staging reports.scope)",
+    "adcode": "6-digit division code (staging reports.adcode)",
+}
+POWER = "regulation_power"
+
+Derived = dict[str, dict[str, Any]]  # derived column name -> {"op": ..., parameters}
+Getter = Callable[[list[str]], pd.DataFrame]
+
+
+def on_purpose(reasons: pd.Series, cells: list[str]) -> np.ndarray:
+    """Row x cell mask: the parser left the cell null on purpose (a reason that is not "not found ...")."""
+    col = {c: j for j, c in enumerate(cells)}
+    mask = np.zeros((len(reasons), len(cells)), dtype=bool)
+    present = reasons.notna().to_numpy()
+    for i, text in zip(np.flatnonzero(present), reasons[present], strict=True):
+        for code, reason in json.loads(text).items():
+            if code in col and reason and not str(reason).startswith(MISSING_REASONS):
+                mask[i, col[code]] = True
+    return mask
+
+
+def _count_nulls(get: Getter, d: dict[str, Any], on_purpose_wanted: bool) -> pd.Series:
+    values = get(d["cells"])
+    null = values.isna().to_numpy()
+    purposeful = on_purpose(get([d["reasons"]]).iloc[:, 0], d["cells"])
+    if on_purpose_wanted:
+        hits = null & purposeful
+    else:
+        tolerated = np.isin(np.array(d["cells"]), d.get("tolerated", []))
+        hits = null & ~(purposeful & tolerated)
+    return pd.Series(hits.sum(axis=1).astype("float64"), index=values.index)
+
+
+def _stated(get: Getter, d: dict[str, Any]) -> pd.Series:
+    texts = get([d["from"]]).iloc[:, 0]
+    out = pd.Series(np.nan, index=texts.index, dtype="float64")
+    present = texts.notna()
+    out[present] = [json.loads(t).get(d["key"], np.nan) for t in texts[present]]
+    return out.astype("float64")
+
+
+def _gap(get: Getter, d: dict[str, Any]) -> pd.Series:
+    stated = get([d["stated"]]).iloc[:, 0]
+    gaps = pd.concat([(stated - get(alt).sum(axis=1, skipna=False)).abs() for alt in d["alternatives"]], axis=1)
+    return gaps.min(axis=1)  # NaN only when the figure is not stated or no reading's cells are all known
+
+
+def _ratio(get: Getter, d: dict[str, Any]) -> pd.Series:
+    this, last = get(d["cells"]).iloc[:, 0], get(d["over"]).iloc[:, 0]
+    judged = (this >= d["floor"]) & (last >= d["floor"])
+    return (this / last).where(judged)
+
+
+# The pre-step's whole arithmetic; the suite meta names each derived column as {op, parameters}, in an
+# order where a column is derived before any column that reads it.
+DERIVE_OPS: dict[str, tuple[str, Callable[[Getter, dict[str, Any]], pd.Series]]] = {
+    "neg": ("-x for the one cell", lambda get, d: -get(d["cells"]).iloc[:, 0]),
+    "min": ("row-wise minimum of the cells", lambda get, d: get(d["cells"]).min(axis=1)),
     "max_frac": (
         "row-wise maximum of (x mod 1) over the cells; 0 iff all are integers",
-        lambda cells: (cells % 1).max(axis=1),
+        lambda get, d: (get(d["cells"]) % 1).max(axis=1),
     ),
+    "diff": (
+        "sum(cells) - sum(minus); null if any is null",
+        lambda get, d: get(d["cells"]).sum(axis=1, skipna=False) - get(d["minus"]).sum(axis=1, skipna=False),
+    ),
+    "count_missing": (
+        f"number of null cells, except tolerated cells the parser left null on purpose (a reason in the "
+        f"`reasons` column not starting with {list(MISSING_REASONS)})",
+        lambda get, d: _count_nulls(get, d, on_purpose_wanted=False),
+    ),
+    "count_unresolved": (
+        "number of null cells the parser left null on purpose",
+        lambda get, d: _count_nulls(get, d, on_purpose_wanted=True),
+    ),
+    "regulation_power": (
+        "1 if scope and adcode show a province or 设区的市 government, 0 if they show another issuer, null if "
+        "unknown (etl.validate.authority)",
+        lambda get, d: regulation_powers(*(get(d["columns"])[c] for c in d["columns"])),
+    ),
+    "stated": ("the figure `key` of the JSON column `from`; null if the text does not state it", _stated),
+    "gap": ("min over the alternatives of |stated - sum(alternative)|; null if none can be judged", _gap),
+    "ratio": ("cells / over when both are >= floor, else null", _ratio),
 }
 
 
-def suite_name(template: str) -> str:
-    return f"annual_report_{template}"
+def suite_name(key: str) -> str:
+    return f"annual_report_{key}"
 
 
-def suite_path(template: str, directory: Path = SUITES_DIR) -> Path:
-    return directory / f"{suite_name(template)}.json"
+def suite_path(key: str, directory: Path = SUITES_DIR) -> Path:
+    return directory / f"{suite_name(key)}.json"
 
 
-Derived = dict[str, dict[str, Any]]  # derived column name -> {"op": ..., "cells": [...]}
-
-
-def _derive(derived: Derived, op: str, subject: str, cells: list[str]) -> str:
-    name = f"{op}({subject})"
-    derived[name] = {"op": op, "cells": cells}
-    return name
+def suite_rules(key: str) -> tuple[Rule, ...]:
+    return crossyear_rules() if key == CROSSYEAR else rules(key)
 
 
 def derive_columns(df: pd.DataFrame, meta: dict[str, Any]) -> pd.DataFrame:
     """The documented pre-step: df plus the derived columns listed in a suite's meta["pre_step"]."""
     spec: Derived = meta["pre_step"]["derived_columns"]
-    new = {name: DERIVE_OPS[d["op"]][1](df[d["cells"]]) for name, d in spec.items()}
+    new: dict[str, pd.Series] = {}
+
+    def get(names: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({n: new[n] if n in new else df[n] for n in names}, index=df.index)
+
+    for name, d in spec.items():
+        new[name] = DERIVE_OPS[d["op"]][1](get, d)
     return pd.concat([df, pd.DataFrame(new, index=df.index)], axis=1)
 
 
-def _sum_expectation(rule: Rule, derived: Derived) -> gxe.Expectation:
-    negs = [_derive(derived, "neg", total, [total]) for total in rule.totals]
-    return gxe.ExpectMulticolumnSumToEqual(
-        column_list=[*rule.parts, *negs],
-        sum_total=0,
-        ignore_row_if="any_value_is_missing",
-        description=rule.description,
-        severity=GX_SEVERITY[rule.severity],
-        meta={
-            "rule_id": rule.rule_id,
-            "severity": rule.severity,
-            "cells": list(rule.cells),
-            "parts": list(rule.parts),
-            "totals": list(rule.totals),
-        },
-    )
+def _derive(derived: Derived, op: str, subject: str, **params: Any) -> str:
+    name = f"{op}({subject})"
+    derived[name] = {"op": op, **params}
+    return name
 
 
-def _cell_expectations(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+def _common(rule: Rule, description: str | None = None, **meta: Any) -> dict[str, Any]:
+    """Keyword arguments every expectation gets: its rule, severity and cells in meta, both in the text."""
+    return {
+        "description": f"[{rule.rule_id} · {rule.severity}] {description or rule.description}",
+        "severity": GX_SEVERITY[rule.severity],
+        "meta": {"rule_id": rule.rule_id, "severity": rule.severity, "kind": rule.kind, "cells": list(rule.cells),
+                 **meta},
+    }
+
+
+def _sum(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    negs = [_derive(derived, "neg", total, cells=[total]) for total in rule.totals]
+    return [gxe.ExpectMulticolumnSumToEqual(
+        column_list=[*rule.parts, *negs], sum_total=0, ignore_row_if="any_value_is_missing",
+        **_common(rule, parts=list(rule.parts), totals=list(rule.totals)),
+    )]
+
+
+def _at_most(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    slack = _derive(derived, "diff", rule.rule_id, cells=list(rule.totals), minus=list(rule.parts))
+    return [gxe.ExpectColumnValuesToBeBetween(
+        column=slack, min_value=0, **_common(rule, parts=list(rule.parts), totals=list(rule.totals)),
+    )]
+
+
+def _cells(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     cells = list(rule.cells)
-    common: dict[str, Any] = {"severity": GX_SEVERITY[rule.severity]}
     expected = CELL_FAMILIES[rule.rule_id][1]
-    meta = {"rule_id": rule.rule_id, "severity": rule.severity, "cells": cells, "expected": expected}
     out: list[gxe.Expectation] = []
     if "non_negative" in rule.checks:
-        out.append(
-            gxe.ExpectColumnValuesToBeBetween(
-                column=_derive(derived, "min", rule.rule_id, cells),
-                min_value=0,
-                description=f"{rule.description}: no cell is negative",
-                meta={**meta, "check": "non_negative"},
-                **common,
-            )
-        )
+        out.append(gxe.ExpectColumnValuesToBeBetween(
+            column=_derive(derived, "min", rule.rule_id, cells=cells), min_value=0,
+            **_common(rule, f"{rule.description}: no cell is negative", expected=expected, check="non_negative"),
+        ))
     if "integer" in rule.checks:
-        out.append(
-            gxe.ExpectColumnValuesToBeInSet(
-                column=_derive(derived, "max_frac", rule.rule_id, cells),
-                value_set=[0],
-                description=f"{rule.description}: no cell has a fractional part",
-                meta={**meta, "check": "integer"},
-                **common,
-            )
-        )
+        out.append(gxe.ExpectColumnValuesToBeInSet(
+            column=_derive(derived, "max_frac", rule.rule_id, cells=cells), value_set=[0],
+            **_common(rule, f"{rule.description}: no cell has a fractional part", expected=expected,
+                      check="integer"),
+        ))
     return out
 
 
-def build_suite(template: str) -> ExpectationSuite:
-    """The suite for a template, generated from the rule catalogue."""
+def _max(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    return [gxe.ExpectColumnValuesToBeBetween(column=c, max_value=rule.limit, **_common(rule, limit=rule.limit))
+            for c in rule.cells]
+
+
+def _presence(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    op = "count_missing" if rule.kind == "complete" else "count_unresolved"
+    params: dict[str, Any] = {"cells": list(rule.cells), "reasons": "unresolved"}
+    if rule.tolerated:
+        params["tolerated"] = list(rule.tolerated)
+    count = _derive(derived, op, rule.rule_id, **params)
+    return [gxe.ExpectColumnValuesToBeInSet(column=count, value_set=[0],
+                                            **_common(rule, tolerated=list(rule.tolerated)))]
+
+
+def _authority(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    derived[POWER] = {"op": "regulation_power", "columns": ["scope", "adcode"]}
+    (made,) = rule.cells
+    return [gxe.ExpectColumnValuesToBeInSet(column=made, value_set=[0], row_condition=Column(POWER) == 0,
+                                            **_common(rule))]
+
+
+def _stated_rule(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    assert rule.stated is not None
+    stated = _derive(derived, "stated", f"narrative.{rule.stated}", key=rule.stated, **{"from": "narrative"})
+    alternatives = [list(alt) for alt in rule.alternatives]
+    gap = _derive(derived, "gap", rule.rule_id, stated=stated, alternatives=alternatives)
+    return [gxe.ExpectColumnValuesToBeInSet(
+        column=gap, value_set=[0], **_common(rule, stated=stated, alternatives=alternatives),
+    )]
+
+
+def _ratio_rule(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    assert rule.limit is not None
+    ratio = _derive(derived, "ratio", rule.rule_id, cells=list(rule.parts), over=list(rule.totals), floor=rule.floor)
+    return [gxe.ExpectColumnValuesToBeBetween(
+        column=ratio, min_value=1 / rule.limit, max_value=rule.limit,
+        **_common(rule, parts=list(rule.parts), totals=list(rule.totals), limit=rule.limit, floor=rule.floor),
+    )]
+
+
+_BUILDERS: dict[str, Callable[[Rule, Derived], list[gxe.Expectation]]] = {
+    "sum": _sum, "at_most": _at_most, "cells": _cells, "max": _max, "complete": _presence,
+    "unresolved": _presence, "authority": _authority, "stated": _stated_rule, "ratio": _ratio_rule,
+}
+
+
+def build_suite(key: str) -> ExpectationSuite:
+    """The suite of a template (or of the cross-year checks), generated from the rule catalogue."""
     derived: Derived = {}
-    expectations: list[gxe.Expectation] = []
-    for rule in rules(template):
-        if rule.is_sum:
-            expectations.append(_sum_expectation(rule, derived))
-        else:
-            expectations.extend(_cell_expectations(rule, derived))
+    expectations = [e for rule in suite_rules(key) for e in _BUILDERS[rule.kind](rule, derived)]
     meta = {
-        "template": template,
+        "template": key,
         "generated_by": "python -m etl.validate.suites (from etl.validate.rules); do not edit by hand",
         "rules": [
-            {"rule_id": r.rule_id, "severity": r.severity, "description": r.description}
-            for r in rules(template)
+            {"rule_id": r.rule_id, "severity": r.severity, "kind": r.kind, "description": r.description}
+            for r in suite_rules(key)
         ],
+        "report_columns": {} if key == CROSSYEAR else REPORT_COLUMNS,
         "pre_step": {
             "function": "etl.validate.suites.derive_columns",  # not __name__: "__main__" under -m
-            "why": "GE has no weighted multicolumn sum and no per-row 'all cells are (non-negative) "
-            "integers' check: a sum rule is parts + neg(totals) summing to 0; a cell family is "
-            "min(cells) >= 0 and max_frac(cells) in {0}",
+            "why": "GE has no weighted multicolumn sum, no per-row 'all cells are (non-negative) integers' "
+            "check and no notion of a figure stated in the text: the pre-step derives one column per "
+            "rule (sum rules: parts + neg(totals) summing to 0) and GE judges it",
             "ops": {op: formula for op, (formula, _) in DERIVE_OPS.items()},
             "derived_columns": derived,
         },
     }
     # Passing the list to the constructor skips add_expectation's O(n) duplicate scan per call.
-    return ExpectationSuite(name=suite_name(template), expectations=expectations, meta=meta)
+    return ExpectationSuite(name=suite_name(key), expectations=expectations, meta=meta)
 
 
 def suite_json(suite: ExpectationSuite) -> str:
@@ -156,20 +288,20 @@ def suite_json(suite: ExpectationSuite) -> str:
 def write_suites(directory: Path = SUITES_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for template in TEMPLATES:
-        path = suite_path(template, directory)
-        path.write_text(suite_json(build_suite(template)), encoding="utf-8")
+    for key in SUITES:
+        path = suite_path(key, directory)
+        path.write_text(suite_json(build_suite(key)), encoding="utf-8")
         paths.append(path)
     return paths
 
 
-def load_suite(template: str, directory: Path = SUITES_DIR) -> ExpectationSuite:
-    """The committed suite of a template (what validation runs)."""
-    data = json.loads(suite_path(template, directory).read_text(encoding="utf-8"))
+def load_suite(key: str, directory: Path = SUITES_DIR) -> ExpectationSuite:
+    """The committed suite of a template or of the cross-year checks (what validation runs)."""
+    data = json.loads(suite_path(key, directory).read_text(encoding="utf-8"))
     suite = ExpectationSuite(**data)
     # ExpectationSuite() only logs and drops an invalid expectation; a silently shorter suite is a bug.
     if len(suite.expectations) != len(data["expectations"]):
-        raise ValueError(f"{suite_path(template, directory)}: some expectations failed to load")
+        raise ValueError(f"{suite_path(key, directory)}: some expectations failed to load")
     return suite
 
 
@@ -178,10 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if "--check" in args:
         stale = [
-            str(suite_path(t))
-            for t in TEMPLATES
-            if not suite_path(t).exists()
-            or suite_path(t).read_text(encoding="utf-8") != suite_json(build_suite(t))
+            str(suite_path(k))
+            for k in SUITES
+            if not suite_path(k).exists() or suite_path(k).read_text(encoding="utf-8") != suite_json(build_suite(k))
         ]
         for path in stale:
             print(f"stale: {path}", file=sys.stderr)

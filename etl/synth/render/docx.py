@@ -36,11 +36,23 @@ def _table(word, grid: Grid) -> None:
             para.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
 
+def _drop_optional_parts(word) -> None:
+    """stylesWithEffects (Word 2010 compatibility) and the thumbnail: a third of the file, read by nobody."""
+    for rel in list(word.part.rels.values()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            word.part.drop_rel(rel.rId)
+    package_rels = word.part.package.rels
+    for rid in [r.rId for r in package_rels.values() if r.reltype.endswith("/thumbnail")]:
+        del package_rels[rid]
+
+
 def _stable_zip(data: bytes) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            dst.writestr(zipfile.ZipInfo(info.filename, _EPOCH), src.read(info.filename), zipfile.ZIP_DEFLATED)
+            dst.writestr(
+                zipfile.ZipInfo(info.filename, _EPOCH), src.read(info.filename), zipfile.ZIP_DEFLATED
+            )
     return out.getvalue()
 
 
@@ -69,6 +81,7 @@ def render(doc: Document) -> bytes:
     props.title = doc.title
     props.created = props.modified = props.last_printed = when
     props.revision = 1
+    _drop_optional_parts(word)
     out = io.BytesIO()
     word.save(out)
     return _stable_zip(out.getvalue())

@@ -34,7 +34,9 @@ def render(doc: Document) -> bytes:
         "页面链接与图片详见 links.tsv(同目录)",
         "==================== 正文 ====================",
     ]
-    body = [f"当前位置： 首页政务公开政府信息公开政府信息公开年报 {title} 来源：{s.issuer.name} 时间：{date} 微信 微博 QQ空间 "]
+    body = [
+        f"当前位置： 首页政务公开政府信息公开政府信息公开年报 {title} 来源：{s.issuer.name} 时间：{date} 微信 微博 QQ空间 "
+    ]
     for kind, text in doc.blocks:
         if kind == "table":
             body.append(_glue(tables[text]))

@@ -16,12 +16,8 @@ from html import escape
 from etl.synth.document import Document
 from etl.synth.layout import Grid, LCell, table2, table3, table4
 
-_TD_STYLE = (
-    "padding:0.0000pt 0.0000pt 0.0000pt 0.0000pt ;border-left:1.0000pt solid windowtext;"
-    "mso-border-left-alt:0.5000pt solid windowtext;border-right:1.0000pt solid windowtext;"
-    "border-top:1.0000pt solid windowtext;border-bottom:1.0000pt solid windowtext;"
-)
-_SPAN = "font-family: 仿宋_GB2312; letter-spacing: 0pt; font-size: 10.5pt;"
+_TD_STYLE = "border:solid windowtext 1.0pt;padding:0pt 5.4pt;"
+_SPAN = "font-family:仿宋_GB2312;font-size:10.5pt"
 _NAV = ("首页", "要闻动态", "政务公开", "政务服务", "互动交流", "走进本地")
 
 
@@ -46,13 +42,12 @@ def _word_text(cell: LCell, rng: random.Random) -> str:
         else:
             inner = escape(text)
         pad = "&nbsp;" if rng.random() < 0.2 else ""
-        return (
-            f'<p class=MsoNormal align=center style="text-align:center;"><span style="{_SPAN}">'
-            f"{pad}<span>{inner}</span>{pad}</span><span style=\"{_SPAN}\"></span></p>"
-        )
+        return f'<p class=MsoNormal align=center><span style="{_SPAN}">{pad}<span>{inner}</span>{pad}</span><span></span></p>'
     if cell.role == "head" and len(text) == 4 and rng.random() < 0.5:  # 商业企业 -> 商业 / 企业
-        return "".join(f'<p class=MsoNormal align=center><span style="{_SPAN}">{escape(x)}</span></p>'
-                       for x in (text[:2], text[2:]))
+        return "".join(
+            f'<p class=MsoNormal align=center><span style="{_SPAN}">{escape(x)}</span></p>'
+            for x in (text[:2], text[2:])
+        )
     return f'<p class=MsoNormal><span style="{_SPAN}">{escape(text)}</span><span>&nbsp;</span></p>'
 
 
@@ -103,7 +98,9 @@ def render(doc: Document) -> bytes:
         else:
             text = p.label(text) if kind == "h" else text
             if editor:
-                body.append(f'<p><span style="font-size: 16px;"><span style="white-space:pre">\t</span>{escape(text)}</span></p>')
+                body.append(
+                    f'<p><span style="font-size: 16px;"><span style="white-space:pre">\t</span>{escape(text)}</span></p>'
+                )
             else:
                 body.append(f"<p>{escape(text)}</p>")
     charset = (

@@ -8,9 +8,9 @@ even mid-label: '（四）无' | '法提供'). Pages carry a '- N -' footer. inv
 from __future__ import annotations
 
 import io
-from xml.sax.saxutils import escape
 from dataclasses import dataclass, replace
 from functools import cache
+from xml.sax.saxutils import escape
 
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
@@ -141,7 +141,9 @@ def render(doc: Document) -> bytes:
     s, p = doc.spec, doc.printed
     body = ParagraphStyle("body", fontName=FONT, fontSize=11, leading=19, wordWrap="CJK", firstLineIndent=22)
     head = ParagraphStyle("head", parent=body, firstLineIndent=22, spaceBefore=4)
-    title_style = ParagraphStyle("title", fontName=FONT, fontSize=16, leading=26, alignment=TA_CENTER, wordWrap="CJK")
+    title_style = ParagraphStyle(
+        "title", fontName=FONT, fontSize=16, leading=26, alignment=TA_CENTER, wordWrap="CJK"
+    )
     grids: dict[str, Grid] = {"t2": table2(s.template, p), "t3": table3(s.template, p), "t4": table4(p)}
     story: list[Flowable] = []
     for kind, text in doc.blocks:
