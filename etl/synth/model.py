@@ -98,6 +98,8 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
     for year in years:
         template = template_of(year)
         fmt = rng.choice(cfg.formats)
+        if fmt == "glued" and prof.mu > 4 and len(cfg.formats) > 1:  # dumps keep small issuers' digit runs short
+            fmt = rng.choice([f for f in cfg.formats if f != "glued"])
         cls = None
         if rng.random() < cfg.violation_rate:
             cls = rng.choice(CLASSES if last else CLASSES[:-1])

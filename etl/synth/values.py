@@ -115,7 +115,7 @@ def t3_values(
     """表三 with every row total, column total and balance exact."""
     rows = t3_outcome_rows(template)
     n_new = _lognormal_count(prof, rng, 12 if small else None)
-    jitter = tuple(w * rng.gammavariate(2.0, 0.5) for w in _APPLICANT_WEIGHTS)
+    jitter = tuple(w * rng.gammavariate(4.0, 0.25) for w in _APPLICANT_WEIGHTS)
     new = dict(zip(APPLICANTS, split(n_new, jitter, rng), strict=True))
     if carried is None:  # first report of a series: some backlog from a year we do not have
         carried = {c: _binomial(new[c], 0.05, rng) if rng.random() < 0.4 else 0 for c in APPLICANTS}

@@ -1,12 +1,13 @@
-"""Run a template's committed suite over a batch of reports and turn GE's result into failure rows.
+"""Run a committed suite over a batch of reports and turn GE's result into failure rows.
 
-GE decides what failed (one ValidationDefinition run per batch and suite, unexpected rows identified by
-report_id); the DataFrame is only read back for the failing rows, to print expected/found numbers.
+GE decides what failed (one ValidationDefinition run per batch and suite, COMPLETE results with the
+unexpected rows identified by report_id); failures.py reads the failing rows back to print the numbers.
+Callers may collect each run's result (`runs`) to build Data Docs from.
 """
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass
 from typing import Any
 
 import great_expectations as gx
@@ -16,24 +17,33 @@ from great_expectations.core.expectation_suite import ExpectationSuite
 from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from etl.spec import codes
-from etl.validate.suites import derive_columns, load_suite
+from etl.validate.failures import FAILURE_COLUMNS, Hit, empty, explain
+from etl.validate.suites import REPORT_COLUMNS, derive_columns, load_suite
 
-FAILURE_COLUMNS = ["report_id", "rule_id", "severity", "cells", "expected", "found", "message"]
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["report_id"]}
 
 
-def _checked_input(df: pd.DataFrame, template: str) -> pd.DataFrame:
-    """Just report_id and the template's cells, as float64 on a fresh RangeIndex."""
-    cols = list(codes(template))
-    missing = [c for c in ["report_id", *cols] if c not in df.columns]
+@dataclass(frozen=True)
+class SuiteRun:
+    """One GE run: what Data Docs are built from."""
+
+    suite: ExpectationSuite
+    result: ExpectationSuiteValidationResult
+    batch: str  # e.g. "year=2021 template=2021"
+
+
+def checked_input(df: pd.DataFrame, columns: list[str], text_columns: list[str] = ()) -> pd.DataFrame:
+    """report_id, the float64 cell columns and the text report columns (None where absent), fresh index."""
+    missing = [c for c in ["report_id", *columns] if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"template {template}: missing columns {missing[:5]}{'…' if len(missing) > 5 else ''}"
-        )
+        raise ValueError(f"missing columns {missing[:5]}{'…' if len(missing) > 5 else ''}")
     if df["report_id"].isna().any() or df["report_id"].duplicated().any():
         raise ValueError("report_id must be present and unique: GE's unexpected rows are mapped back by it")
     df = df.reset_index(drop=True)  # GE reports row positions; a duplicated index would misalign them
-    return pd.concat([df["report_id"].astype(str), df[cols].astype("float64")], axis=1)
+    text = {c: df[c].astype(object).where(df[c].notna(), None) if c in df.columns else None for c in text_columns}
+    return pd.concat(
+        [df["report_id"].astype(str), df[columns].astype("float64"), pd.DataFrame(text, index=df.index)], axis=1
+    )
 
 
 def _run_gx(data: pd.DataFrame, suite: ExpectationSuite) -> ExpectationSuiteValidationResult:
@@ -61,7 +71,7 @@ def _gx_error(exception_info: dict[str, Any] | None) -> str | None:
     return "; ".join(raised) or None
 
 
-def _unexpected(result: ExpectationSuiteValidationResult) -> list[tuple[dict[str, Any], list[str]]]:
+def _unexpected(result: ExpectationSuiteValidationResult) -> list[Hit]:
     """(expectation meta, failing report ids) for each failed expectation."""
     out = []
     for r in result.results:
@@ -74,99 +84,38 @@ def _unexpected(result: ExpectationSuiteValidationResult) -> list[tuple[dict[str
     return out
 
 
-def _fmt(values: pd.Series) -> pd.Series:
-    """Numbers as printed in a report: 25 rather than 25.0, decimals kept."""
-    integral = (values % 1 == 0).to_numpy()
-    out = values.astype(str).to_numpy(dtype=object)
-    out[integral] = values[integral].astype("int64").astype(str).to_numpy(dtype=object)
-    return pd.Series(out, index=values.index, dtype="str")
+def run_suite(data: pd.DataFrame, suite: ExpectationSuite, runs: list[SuiteRun] | None = None,
+              batch: str = "") -> pd.DataFrame:
+    """Failures of a checked batch (see checked_input) against a suite; the result appended to runs."""
+    derived = derive_columns(data, suite.meta)
+    # GE sees report_id and numbers only: the text report columns are read by the pre-step alone.
+    result = _run_gx(pd.concat([derived[["report_id"]], derived.select_dtypes("number")], axis=1), suite)
+    if runs is not None:
+        runs.append(SuiteRun(suite, result, batch))
+    return explain(derived.set_index("report_id"), _unexpected(result), suite.meta["rules"])
 
 
-def _sum_failures(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
-    rows = data.loc[ids]
-    expected = _fmt(rows[meta["parts"]].sum(axis=1))
-    found = _fmt(rows[meta["totals"]].sum(axis=1))
-    return pd.DataFrame(
-        {
-            "report_id": ids,
-            "rule_id": meta["rule_id"],
-            "severity": meta["severity"],
-            "cells": json.dumps(meta["cells"], ensure_ascii=False),
-            "expected": expected.to_numpy(),
-            "found": found.to_numpy(),
-            "message": (f"{description}: expected " + expected + ", found " + found).to_numpy(),
-        }
-    )
-
-
-# Which cells of a failing report broke a cell family's check (GE only says the report failed it).
-_OFFENDING = {
-    "non_negative": lambda v: v < 0,
-    "integer": lambda v: v.notna() & (v % 1 != 0),
-}
-
-
-def _cell_failures(data: pd.DataFrame, hits: list[tuple[dict[str, Any], list[str]]]) -> pd.DataFrame:
-    """One row per (report, cell family): the offending cells named, with their values."""
-    longs = []
-    for meta, ids in hits:
-        values = data.loc[ids, meta["cells"]]
-        values.index.name, values.columns.name = "report_id", "cell"
-        bad = values.where(_OFFENDING[meta["check"]](values)).stack().dropna().rename("value").reset_index()
-        longs.append(
-            bad.assign(rule_id=meta["rule_id"], severity=meta["severity"], expected=meta["expected"])
-        )
-    # A cell like -2.5 breaks both checks of its family: name it once, in the family's cell order.
-    long = pd.concat(longs, ignore_index=True).drop_duplicates(["report_id", "rule_id", "cell"])
-    order = {cell: i for meta, _ in hits for i, cell in enumerate(meta["cells"])}
-    long = long.sort_values("cell", key=lambda c: c.map(order), kind="stable")
-    long["item"] = long["cell"] + "=" + _fmt(long["value"])
-    grouped = long.groupby(["report_id", "rule_id", "severity", "expected"], sort=False).agg(
-        cells=("cell", list), found=("item", "; ".join)
-    )
-    out = grouped.reset_index()
-    out["message"] = "cells must be " + out["expected"] + ": " + out["found"]
-    out["cells"] = [json.dumps(c, ensure_ascii=False) for c in out["cells"]]
-    return out[FAILURE_COLUMNS]
-
-
-def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="str") for c in FAILURE_COLUMNS})
-
-
-def validate_frame(df: pd.DataFrame, template: str) -> pd.DataFrame:
+def validate_frame(df: pd.DataFrame, template: str, *, runs: list[SuiteRun] | None = None,
+                   batch: str = "") -> pd.DataFrame:
     """Failures of one template's reports: one row per (report, rule) that failed (FAILURE_COLUMNS).
 
-    df: report_id plus one float64 column per cell code of the template, NaN where unresolved.
+    df: report_id, one float64 column per cell code of the template (NaN where null) and, optionally, the
+    report columns of suites.REPORT_COLUMNS (unresolved reasons, narrative figures, scope, adcode).
     """
-    data = _checked_input(df, template)
+    try:
+        data = checked_input(df, list(codes(template)), list(REPORT_COLUMNS))
+    except ValueError as e:
+        raise ValueError(f"template {template}: {e}") from None
     if data.empty:
-        return _empty()
-    suite = load_suite(template)
-    result = _run_gx(derive_columns(data, suite.meta), suite)
-    hits = _unexpected(result)
-    if not hits:
-        return _empty()
-    data = data.set_index("report_id")
-    descriptions = {r["rule_id"]: r["description"] for r in suite.meta["rules"]}
-    frames = [
-        _sum_failures(data, meta, ids, descriptions[meta["rule_id"]]) for meta, ids in hits if "parts" in meta
-    ]
-    cell_hits = [(meta, ids) for meta, ids in hits if "parts" not in meta]
-    if cell_hits:
-        frames.append(_cell_failures(data, cell_hits))
-    out = pd.concat(frames, ignore_index=True)
-    # Report order of the batch, then rule order of the suite.
-    rule_order = {r["rule_id"]: i for i, r in enumerate(suite.meta["rules"])}
-    report_order = pd.Series(range(len(data)), index=data.index)
-    keys = pd.DataFrame(
-        {"report": report_order.loc[out["report_id"]].to_numpy(), "rule": out["rule_id"].map(rule_order)}
-    )
-    return out.iloc[keys.sort_values(["report", "rule"], kind="stable").index].reset_index(drop=True)
+        return empty()
+    return run_suite(data, load_suite(template), runs, batch or f"template={template}")
 
 
 def validate_reports(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """validate_frame over {template: frame}; one failures table."""
     parts = [validate_frame(df, template) for template, df in frames.items()]
     parts = [p for p in parts if not p.empty]
-    return pd.concat(parts, ignore_index=True) if parts else _empty()
+    return pd.concat(parts, ignore_index=True) if parts else empty()
+
+
+__all__ = ["FAILURE_COLUMNS", "SuiteRun", "checked_input", "run_suite", "validate_frame", "validate_reports"]
