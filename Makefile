@@ -5,6 +5,7 @@
 #               (LANDING=dir and WORKDIR=dir override ETL_LANDING_DIR / ETL_WORKDIR)
 #   make test   pytest
 #   make lint   ruff check + ruff format --check
+#   make accuracy  parse every labelled report (CORPUS=dir, default ../shared/corpus/real) and score it
 #
 # Airflow's settings live in etc/airflow.env (shared with the tests); this file exports them.
 
@@ -39,10 +40,10 @@ WORKDIR ?= $(or $(ETL_WORKDIR),$(PROJECT_ROOT)/var)
 DAGS_TEST_LOG = $(AIRFLOW_HOME)/dags-test.log
 DAGS_TEST_PROGRESS := \[DAG TEST\] (starting|end) task|run summary counts|Marking run|\[(error|critical)|Traceback|DagRun failed
 
-.PHONY: help venv run test lint
+.PHONY: help venv run test lint accuracy
 
 help:
-	@sed -n 's/^#   make /  make /p' $(MAKEFILE)
+	@sed -n -e 's/^#   make /  make /p' -e 's/^#               (/                (/p' $(MAKEFILE)
 
 venv: $(STAMP)
 
@@ -75,3 +76,6 @@ test: venv
 
 lint: venv
 	cd $(PROJECT_ROOT) && $(BIN)/ruff check etl dags tests && $(BIN)/ruff format --check etl dags tests
+
+accuracy: venv
+	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.accuracy $(CORPUS)

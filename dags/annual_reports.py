@@ -30,32 +30,42 @@ import re
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import ExceptionRetryPolicy, Param, RetryAction, RetryRule, dag, get_current_context, task
+from airflow.sdk import Param, RetryDecision, RetryPolicy, dag, get_current_context, task
 
 log = logging.getLogger("annual_reports")
 
 DAG_ID = "annual_reports"
 
-# A bug or a bad input fails the same way on every try: fail at once instead of retrying it.  Anything
-# else (I/O, a locked warehouse file, a killed worker, ...) gets the normal retries.
-RETRY_POLICY = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception=[
-                "builtins.ImportError",
-                "builtins.SyntaxError",
-                "builtins.TypeError",
-                "builtins.ValueError",
-                "builtins.KeyError",
-                "builtins.AttributeError",
-                "builtins.AssertionError",
-                "builtins.NotImplementedError",
-            ],
-            action=RetryAction.FAIL,
-            reason="deterministic error: retrying would fail the same way",
-        )
-    ]
-)
+
+class FailFastOnDeterministicErrors(RetryPolicy):
+    """Fail at once on an error that fails the same way on every try; anything else gets the normal retries.
+
+    Deterministic: a bug (TypeError, KeyError, ...), a bad value (ValueError, pyarrow's ArrowInvalid, ...),
+    and the DB-API errors that mean the SQL or the data is wrong (ProgrammingError, DataError, ...: DuckDB's
+    BinderException or CatalogException, say, after a warehouse schema change).  Retried: I/O, a locked
+    warehouse file (DuckDB's IOException is an OperationalError), a killed worker, anything unknown.
+    DB-API classes are matched by name so that parsing this file imports no database driver.
+    """
+
+    BUILTIN = (
+        ImportError,
+        SyntaxError,
+        TypeError,
+        ValueError,
+        LookupError,
+        AttributeError,
+        AssertionError,
+        NotImplementedError,
+    )
+    DBAPI = frozenset({"ProgrammingError", "DataError", "IntegrityError", "NotSupportedError"})
+
+    def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
+        if isinstance(exception, self.BUILTIN) or any(
+            cls.__name__ in self.DBAPI and cls.__module__ != "builtins" for cls in type(exception).__mro__
+        ):
+            return RetryDecision.fail(f"{type(exception).__name__} fails the same way on every try")
+        return RetryDecision.default()
+
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
@@ -64,7 +74,7 @@ DEFAULT_ARGS = {
     "retry_delay": timedelta(minutes=5),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
-    "retry_policy": RETRY_POLICY,
+    "retry_policy": FailFastOnDeterministicErrors(),
     "execution_timeout": timedelta(hours=2),
 }
 

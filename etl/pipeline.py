@@ -11,7 +11,8 @@ any stage can be re-run alone and a re-run overwrites exactly what it wrote.
     staging/{reports,cells}/year=YYYY/*.parquet   transform: the fact tables
     validation/failures.parquet                   validate: every (report, rule) that failed
     outcome.json             load: the file ledger and counts, as published
-<workdir>/warehouse.duckdb   load + marts
+<workdir>/warehouse.duckdb   load + marts (or PostgreSQL when ETL_WAREHOUSE_URL is set)
+<workdir>/dashboard.html     marts: the static province dashboard
 """
 
 from __future__ import annotations
@@ -130,36 +131,14 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
 
 # -- validate ----------------------------------------------------------------------------------------------
 def validate(run_dir: str) -> dict:
-    import pandas as pd
-    import pyarrow.dataset as ds
-
-    from etl.spec import codes
-    from etl.validate import FAILURE_COLUMNS, validate_frame
+    """Template suites per (year, template), the cross-year suite against last year's reports (this run's
+    staging, else the published warehouse) and the run's Data Docs; see etl.validate.stage."""
+    from etl.validate.stage import validate_staging
 
     run = Path(run_dir)
-    out = run / "validation" / "failures.parquet"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frames = []
-    reports_dir, cells_dir = run / "staging" / "reports", run / "staging" / "cells"
-    if any(reports_dir.rglob("*.parquet")):
-        reports = ds.dataset(reports_dir, partitioning="hive").to_table(columns=["report_id", "template", "year"]).to_pandas()
-        cells = ds.dataset(cells_dir, partitioning="hive")
-        # one GE run per (year partition, template): bounded memory, one suite per run
-        for (year, template), group in reports.groupby(["year", "template"]):
-            ids = set(group["report_id"])
-            part = cells.to_table(columns=["report_id", "code", "value"],
-                                  filter=ds.field("year") == int(year)).to_pandas()
-            part = part[part["report_id"].isin(ids)]
-            wide = part.pivot(index="report_id", columns="code", values="value")
-            # every template column, even one no report of this group has (validate_frame insists)
-            wide = wide.reindex(columns=list(codes(template))).reset_index()
-            wide.columns.name = None
-            frames.append(validate_frame(wide, template))
-    failures = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=FAILURE_COLUMNS)
-    failures = failures.astype({c: "string" for c in FAILURE_COLUMNS})
-    failures.to_parquet(out, index=False)
-    blocking = failures[failures["severity"] == "blocking"]
-    return {"failures": str(out), "n_failures": len(failures), "n_reports_failing": int(blocking["report_id"].nunique())}
+    manifest = run / "manifest.json"
+    workdir = Path(_read_json(manifest)["workdir"]) if manifest.exists() else load_settings().workdir
+    return validate_staging(run, workdir / "warehouse.duckdb")
 
 
 def suite_version() -> str:
@@ -219,10 +198,13 @@ def load(run_dir: str) -> dict:
 
 # -- marts -------------------------------------------------------------------------------------------------
 def build_marts(run_dir: str) -> dict:
+    from etl.dashboard import write_dashboard
     from etl.load import build_marts as _build
 
-    manifest = _read_json(Path(run_dir) / "manifest.json")
-    return {"run_dir": run_dir, **_build(Path(manifest["workdir"]) / "warehouse.duckdb")}
+    workdir = Path(_read_json(Path(run_dir) / "manifest.json")["workdir"])
+    result = _build(workdir / "warehouse.duckdb")
+    dashboard = write_dashboard(workdir / "warehouse.duckdb", workdir / "dashboard.html")
+    return {"run_dir": run_dir, **result, "dashboard": str(dashboard)}
 
 
 def summarize(run_dir: str) -> dict:

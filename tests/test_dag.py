@@ -97,8 +97,25 @@ PARSE_PROBE = """
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     t2 = time.perf_counter()
+
+    # The retry policy, on the kinds of errors a task can raise.
+    ProgrammingError = type("ProgrammingError", (Exception,), {"__module__": "_duckdb"})
+    BinderException = type("BinderException", (ProgrammingError,), {"__module__": "_duckdb"})
+    OperationalError = type("OperationalError", (Exception,), {"__module__": "_duckdb"})
+    policy = module.DEFAULT_ARGS["retry_policy"]
+    errors = {
+        "ValueError": ValueError("x"),
+        "KeyError": KeyError("x"),
+        "BinderException": BinderException("x"),
+        "OSError": OSError("x"),
+        "OperationalError": OperationalError("x"),
+        "RuntimeError": RuntimeError("x"),
+    }
+    retry = {name: policy.evaluate(e, 1, 3).action.value for name, e in errors.items()}
+
     json.dump(
         {
+            "retry": retry,
             "sdk_import_s": t1 - t0,
             "dag_parse_s": t2 - t1,
             "modules": sorted(sys.modules),
@@ -145,6 +162,17 @@ def test_run_id_is_one_safe_path_component(parse_probe):
         assert re.fullmatch(r"[A-Za-z0-9._-]+", safe), safe
         assert safe not in (".", "..") and not safe.startswith(".")
     assert parse_probe["safe_run_ids"][0] == "manual__2026-11-27T20-02-57.524065-00-00"
+
+
+def test_retry_policy_fails_fast_only_on_deterministic_errors(parse_probe):
+    assert parse_probe["retry"] == {
+        "ValueError": "fail",
+        "KeyError": "fail",
+        "BinderException": "fail",  # DuckDB: the SQL does not fit the warehouse schema
+        "OSError": "default",
+        "OperationalError": "default",  # DuckDB: e.g. the warehouse file is locked
+        "RuntimeError": "default",
+    }
 
 
 # -- DagBag: integrity and policy -----------------------------------------------------------------------

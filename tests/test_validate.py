@@ -10,9 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, TEMPLATES, codes, t3_outcome_rows, t3_rows
-from etl.validate import FAILURE_COLUMNS, build_suite, load_suite, rules, validate_frame, validate_reports
-from etl.validate.suites import suite_json, suite_path
+from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, TEMPLATES, cells, codes, t3_outcome_rows, t3_rows
+from etl.validate import (
+    FAILURE_COLUMNS,
+    build_suite,
+    load_suite,
+    rules,
+    stated_figures,
+    validate_frame,
+    validate_reports,
+)
+from etl.validate.suites import SUITES, suite_json, suite_path, suite_rules
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "real"
 APPLICANTS = [c for c in APPLICANT_COLUMNS if c != "total"]
@@ -24,6 +32,8 @@ def consistent_report(template: str, seed: int) -> dict[str, float]:
     cells: dict[str, float] = {c: float(rnd.randint(1, 300)) for c in codes(template) if c.startswith("t2.")}
     if template == "2021":
         cells["t2.fees.amount"] = 7730.28
+        for row in ("regulation", "normative_document"):  # 本年制发 <= 现行有效 + 本年废止
+            cells[f"t2.{row}.in_force"] = cells[f"t2.{row}.issued"] + float(rnd.randint(0, 50))
     else:
         cells["t2.procurement.amount"] = 73802895.9
         cells["t2.penalty.items_change"] = -18.0
@@ -48,9 +58,16 @@ def consistent_report(template: str, seed: int) -> dict[str, float]:
     return cells
 
 
-def frame(template: str, reports: dict[str, dict[str, float]]) -> pd.DataFrame:
+def frame(template: str, reports: dict[str, dict[str, float]], **report_columns: dict[str, object]) -> pd.DataFrame:
+    """report_id + the cells; report_columns: column -> {report_id: value} (unresolved, narrative, scope, adcode)."""
     rows = [{"report_id": rid, **{c: cells[c] for c in codes(template)}} for rid, cells in reports.items()]
-    return pd.DataFrame(rows).astype({c: "float64" for c in codes(template)})
+    df = pd.DataFrame(rows).astype({c: "float64" for c in codes(template)})
+    extra = {col: [values.get(rid) for rid in df["report_id"]] for col, values in report_columns.items()}
+    return pd.concat([df, pd.DataFrame(extra, index=df.index, dtype=object)], axis=1)
+
+
+def as_json(values: dict[str, dict]) -> dict[str, str]:
+    return {rid: json.dumps(v, ensure_ascii=False) for rid, v in values.items()}
 
 
 def failed(failures: pd.DataFrame) -> set[tuple[str, str]]:
@@ -74,12 +91,21 @@ def test_rules_cover_the_spec(template: str) -> None:
     families = {"cell.non_negative_integer", "cell.non_negative"} | (
         {"cell.integer"} if template == "2019" else set()
     )
-    assert len(ids) == len(set(ids)) == n_rows + 7 + 7 + 3 + len(families)
+    warnings = {"t2.unresolved", "t2.regulation.authority"} | {
+        f"narrative.{k}" for k in ("received", "new_received", "carried_over", "carried_forward", "review", "litigation")
+    }
+    if template == "2021":
+        warnings |= {"t2.fees.amount_unit", "t2.issued_vs_in_force.regulation", "t2.issued_vs_in_force.normative_document"}
+    n_blocking = n_rows + 7 + 7 + 3 + len(families) + 1  # + report.complete
+    assert len(ids) == len(set(ids)) == n_blocking + len(warnings)
     assert {"t3.row_total.granted", "t3.col_outcomes.natural_person", "t3.col_balance.total"} <= set(ids)
     assert {f"t4.block_total.{b}" for b in T4_BLOCKS} <= set(ids)
-    assert all(r.severity == "blocking" for r in rs)
+    assert {r.rule_id for r in rs if r.severity == "warning"} == warnings
     assert all(set(r.cells) <= set(codes(template)) for r in rs)
-    cell_rules = {r.rule_id: r.cells for r in rs if not r.is_sum}
+    complete = next(r for r in rs if r.rule_id == "report.complete")
+    assert complete.cells == codes(template)
+    assert complete.tolerated == tuple(c.code for c in cells(template) if c.table == "二")
+    cell_rules = {r.rule_id: r.cells for r in rs if r.kind == "cells"}
     assert set(cell_rules) == families
     # every cell in exactly one family
     assert sorted(c for cs in cell_rules.values() for c in cs) == sorted(codes(template))
@@ -90,29 +116,41 @@ def test_rules_cover_the_spec(template: str) -> None:
         assert len(cell_rules["cell.integer"]) == 5
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
-def test_committed_suite_equals_generated(template: str) -> None:
+@pytest.mark.parametrize("key", SUITES)
+def test_committed_suite_equals_generated(key: str) -> None:
     # Regenerate with `python -m etl.validate.suites` after changing the rules.
-    generated = build_suite(template)
-    assert json.loads(suite_path(template).read_text(encoding="utf-8")) == json.loads(suite_json(generated))
-    assert load_suite(template) == generated
+    generated = build_suite(key)
+    assert json.loads(suite_path(key).read_text(encoding="utf-8")) == json.loads(suite_json(generated))
+    assert load_suite(key) == generated
 
 
-@pytest.mark.parametrize("template", TEMPLATES)
-def test_every_expectation_names_its_rule(template: str) -> None:
-    suite = load_suite(template)
-    by_rule = {r.rule_id: r for r in rules(template)}
+def test_suites_check_command_agrees() -> None:
+    from etl.validate.suites import main
+
+    assert main(["--check"]) == 0
+
+
+@pytest.mark.parametrize("key", SUITES)
+def test_every_expectation_names_its_rule(key: str) -> None:
+    suite = load_suite(key)
+    by_rule = {r.rule_id: r for r in suite_rules(key)}
     seen = set()
     for e in suite.expectations:
         rule = by_rule[e.meta["rule_id"]]
         assert e.meta["severity"] == rule.severity
+        assert e.severity == {"blocking": "critical", "warning": "warning"}[rule.severity]
         assert e.meta["cells"] == list(rule.cells)
+        assert e.description.startswith(f"[{rule.rule_id} · {rule.severity}]")  # shown in Data Docs
         seen.add(rule.rule_id)
     assert seen == set(by_rule)
-    assert set(suite.meta["pre_step"]["derived_columns"]) >= {
-        "neg(t3.total.total)",
-        "min(cell.non_negative_integer)",
-    }
+    if key != "crossyear":
+        assert set(suite.meta["pre_step"]["derived_columns"]) >= {
+            "neg(t3.total.total)",
+            "min(cell.non_negative_integer)",
+            "count_missing(report.complete)",
+            "regulation_power",
+            "gap(narrative.received)",
+        }
 
 
 # --- synthetic reports ---------------------------------------------------------------------------
@@ -213,8 +251,14 @@ def test_nan_cells_are_not_evaluated() -> None:
     nan_part = dict(ok, **{"t3.granted.natural_person": math.nan, "t3.granted.total": 999.0})
     all_nan = {c: math.nan for c in ok}
     failures = validate_frame(frame("2021", {"a": nan_total, "b": nan_part, "c": all_nan}), "2021")
-    # b: its granted row and natural_person column are unresolved, but the 总计 column still adds up wrong
-    assert failed(failures) == {("b", "t3.col_outcomes.total")}
+    # Sum and cell rules skip null cells; b: its granted row and natural_person column are unresolved, but
+    # the 总计 column still adds up wrong. Null 表三/表四 cells are missing cells: report.complete blocks.
+    assert failed(failures) == {
+        ("a", "report.complete"),
+        ("b", "report.complete"),
+        ("b", "t3.col_outcomes.total"),
+        ("c", "report.complete"),
+    }
 
 
 def test_2019_negatives_only_in_items_change() -> None:
@@ -283,18 +327,27 @@ def test_expectation_errors_are_not_passes(monkeypatch) -> None:
 # --- the real corpus -----------------------------------------------------------------------------
 
 
-def real_frame(stems: list[str]) -> tuple[str, pd.DataFrame]:
+def real_frame(stems: list[str], narrative: dict[str, dict[str, int]] | None = None) -> tuple[str, pd.DataFrame]:
     if not REAL.is_dir():
         pytest.skip(f"{REAL} not present")
     labels = {s: json.loads((REAL / f"{s}.expected.json").read_text(encoding="utf-8")) for s in stems}
     (template,) = {label["format"] for label in labels.values()}
-    reports = {}
+    reports, unresolved = {}, {}
     for stem, label in labels.items():
         cells = {c: float(label["cells"][c]) for c in codes(template)}
-        # The parser must return null for cells the source text does not determine.
-        cells.update({c: math.nan for c in label.get("unresolvable_cells") or []})
+        # The parser must return null for cells the source text does not determine (glued digits).
+        lost = label.get("unresolvable_cells") or []
+        cells.update({c: math.nan for c in lost})
         reports[stem] = cells
-    return template, frame(template, reports)
+        unresolved[stem] = {c: "glued digits: cell boundaries lost" for c in lost}
+    columns = {
+        "unresolved": as_json(unresolved),
+        "scope": {s: label.get("scope") for s, label in labels.items()},
+        "adcode": {s: label.get("adcode") for s, label in labels.items()},
+    }
+    if narrative is not None:
+        columns["narrative"] = as_json(narrative)
+    return template, frame(template, reports, **columns)
 
 
 def test_real_reports_2021() -> None:
@@ -304,7 +357,11 @@ def test_real_reports_2021() -> None:
     assert failed(failures) == {
         ("js-huaian-hongze-2023", "t4.block_total.review"),
         ("js-huaian-hongze-2023", "t4.block_total.litigation_after_review"),
+        ("fj-pingtan-2021", "t2.unresolved"),  # glued 行政规范性文件 digits: loads with those cells null
     }
+    hit = row(failures, "fj-pingtan-2021", "t2.unresolved")
+    assert hit["severity"] == "warning"
+    assert json.loads(hit["cells"]) == [f"t2.normative_document.{c}" for c in ("issued", "repealed", "in_force")]
     hit = row(failures, "js-huaian-hongze-2023", "t4.block_total.review")
     assert (hit["expected"], hit["found"]) == ("11", "0")
     hit = row(failures, "js-huaian-hongze-2023", "t4.block_total.litigation_after_review")
@@ -319,8 +376,185 @@ def test_real_report_2019_outcome_sums() -> None:
     assert failed(failures) == {
         ("fj-pingtan-2020", "t3.col_outcomes.natural_person"),
         ("fj-pingtan-2020", "t3.col_outcomes.total"),
+        ("fj-pingtan-2020", "t2.unresolved"),
     }
     hit = row(failures, "fj-pingtan-2020", "t3.col_outcomes.natural_person")
     assert (hit["expected"], hit["found"]) == ("26", "20")
     hit = row(failures, "fj-pingtan-2020", "t3.col_outcomes.total")
     assert (hit["expected"], hit["found"]) == ("27", "21")
+
+
+# --- presence: missing cells block, 表二 cells unresolved on purpose warn ------------------------------------
+
+
+def test_missing_cells_block_and_unresolved_t2_cells_warn() -> None:
+    ok = consistent_report("2021", 3)
+    t4 = [c for c in codes("2021") if c.startswith("t4.")]
+    glued = [f"t2.normative_document.{c}" for c in ("issued", "repealed", "in_force")]
+    other_rows = [f"t3.other_no_fee.{c}" for c in APPLICANT_COLUMNS]
+    reports = {
+        "ok": ok,
+        "no_t4": dict(ok, **dict.fromkeys(t4, math.nan)),  # 表四 not found at all
+        "glued_t2": dict(ok, **dict.fromkeys(glued, math.nan)),  # 表二 digits glued: left null on purpose
+        "t2_not_found": dict(ok, **{"t2.fees.amount": math.nan}),
+        "no_reason": dict(ok, **{"t2.licensing.decisions": math.nan}),
+        "t3_on_purpose": dict(ok, **dict.fromkeys(other_rows, math.nan)),
+    }
+    unresolved = {
+        "no_t4": dict.fromkeys(t4, "not found in the tables"),
+        "glued_t2": dict.fromkeys(glued, "segmented: 693665 has 3 readings"),
+        "t2_not_found": {"t2.fees.amount": "not found in the glued text"},
+        "t3_on_purpose": dict.fromkeys(other_rows, "old single （六）其他处理 row cannot be split"),
+    }
+    failures = validate_frame(frame("2021", reports, unresolved=as_json(unresolved)), "2021")
+    assert failed(failures) == {
+        ("no_t4", "report.complete"),
+        ("glued_t2", "t2.unresolved"),
+        ("t2_not_found", "report.complete"),
+        ("no_reason", "report.complete"),
+        # only 表二 may be null: a 表三 row the parser could not split leaves the report incomplete
+        ("t3_on_purpose", "report.complete"),
+    }
+    hit = row(failures, "no_t4", "report.complete")
+    assert hit["severity"] == "blocking" and json.loads(hit["cells"]) == t4
+    assert hit["found"].startswith("15 null: t4.review.upheld (not found in the tables)")
+    hit = row(failures, "glued_t2", "t2.unresolved")
+    assert hit["severity"] == "warning" and json.loads(hit["cells"]) == glued
+    assert "segmented: 693665 has 3 readings" in hit["message"]
+    assert "no reason given" in row(failures, "no_reason", "report.complete")["found"]
+
+
+# --- 表二 sanity ---------------------------------------------------------------------------------------------
+
+
+def test_fee_amount_that_looks_like_yuan_warns() -> None:
+    ok = consistent_report("2021", 4)
+    reports = {
+        "yuan": dict(ok, **{"t2.fees.amount": 242523110.82}),  # 24252.311082 万元 typed in 元
+        "wan": dict(ok, **{"t2.fees.amount": 24252.311082}),
+        "edge": dict(ok, **{"t2.fees.amount": 1e6}),
+    }
+    failures = validate_frame(frame("2021", reports), "2021")
+    assert failed(failures) == {("yuan", "t2.fees.amount_unit")}
+    hit = row(failures, "yuan", "t2.fees.amount_unit")
+    assert hit["severity"] == "warning" and hit["found"] == "t2.fees.amount=242523110.82"
+
+
+def test_issued_above_in_force_plus_repealed_warns() -> None:
+    ok = consistent_report("2021", 5)
+    bad = dict(ok, **{"t2.normative_document.issued": 69.0, "t2.normative_document.repealed": 3.0,
+                      "t2.normative_document.in_force": 60.0})
+    tight = dict(ok, **{"t2.regulation.issued": 5.0, "t2.regulation.repealed": 2.0, "t2.regulation.in_force": 3.0})
+    failures = validate_frame(frame("2021", {"bad": bad, "tight": tight, "ok": ok}), "2021")
+    assert failed(failures) == {("bad", "t2.issued_vs_in_force.normative_document")}
+    hit = row(failures, "bad", "t2.issued_vs_in_force.normative_document")
+    assert (hit["expected"], hit["found"], hit["severity"]) == ("63", "69", "warning")
+
+
+def test_regulations_made_by_an_issuer_without_the_power_warn() -> None:
+    makes = dict(consistent_report("2021", 6), **{"t2.regulation.issued": 2.0, "t2.regulation.in_force": 9.0})
+    issuers = {
+        "department": ("agency", "330000"),  # 浙江省 某厅: an agency
+        "county": ("government", "331123"),  # 遂昌县人民政府
+        "prefecture_office": ("government", "652900"),  # 阿克苏地区行政公署
+        "province": ("government", "330000"),
+        "city": ("region", "320800"),  # 淮安市: 设区的市
+        "no_scope": (None, "331123"),
+        "no_adcode": ("government", None),
+        "unknown_code": ("government", "999999"),
+    }
+    reports = {rid: makes for rid in issuers}
+    reports["county_none_made"] = consistent_report("2021", 7) | {"t2.regulation.issued": 0.0}
+    issuers["county_none_made"] = ("government", "331123")
+    df = frame("2021", reports, scope={k: v[0] for k, v in issuers.items()},
+               adcode={k: v[1] for k, v in issuers.items()})
+    failures = validate_frame(df, "2021")
+    assert failed(failures) == {
+        (rid, "t2.regulation.authority") for rid in ("department", "county", "prefecture_office")
+    }
+    hit = row(failures, "department", "t2.regulation.authority")
+    assert hit["severity"] == "warning" and hit["found"] == "t2.regulation.issued=2"
+    assert "scope=agency, adcode=330000" in hit["message"]
+
+
+def test_real_agency_reporting_regulations_warns() -> None:
+    # 上海市人民政府办公厅 (scope agency) reports 13 规章 made in 2019: the municipal government's.
+    template, df = real_frame(["sh-shanghai-govoffice-2019"])
+    hit = row(validate_frame(df, template), "sh-shanghai-govoffice-2019", "t2.regulation.authority")
+    assert (hit["severity"], hit["found"]) == ("warning", "t2.regulation.produced=13")
+
+
+# --- narrative figures ---------------------------------------------------------------------------------------
+
+
+def test_stated_figures_takes_only_clear_patterns() -> None:
+    assert stated_figures(
+        "2022年，全区收到政府信息公开申请75件，涉及自然人72件。全县共办理行政复议案件120件、行政诉讼案件31件。"
+    ) == {"received": 75}  # the 复议/诉讼 sentence is the government's whole caseload, not about 信息公开
+    assert stated_figures(
+        "本年新收政府信息公开申请 1,203 件，上年结转申请 3 件，结转下年度继续办理 4 件。"
+        "政府信息公开行政复议 2 件、行政诉讼 1 件。"
+    ) == {"new_received": 1203, "carried_over": 3, "carried_forward": 4, "review": 2, "litigation": 1}
+    assert stated_figures("本年度全区共收到70件申请,及时依法依规办结69件,1件结转下年度继续办理") == {
+        "received": 70, "carried_forward": 1,
+    }
+    # never a guess: last year's figure, a part, a joint count, a number without 件, disagreeing mentions
+    assert stated_figures("上年受理政府信息公开申请60件。其中网络申请16件。") == {}
+    assert stated_figures("因政府信息公开被申请行政复议、提起行政诉讼案件共5件。") == {}
+    assert stated_figures("涉政府信息公开行政复议案件3,行政诉讼1宗。") == {}
+    assert stated_figures("共收到政府信息公开申请75件。全年受理政府信息公开申请80件。") == {}
+
+
+def _narrative_text(path: Path) -> str:
+    if path.suffix == ".html":
+        import lxml.html
+
+        return lxml.html.fromstring(path.read_bytes()).text_content()
+    return path.read_text(encoding="utf-8")
+
+
+REAL_NARRATIVES = {
+    "fj-pingtan-2020": ("fj-pingtan-2020.page.txt", {"received": 21}),
+    "fj-pingtan-2021": ("fj-pingtan-2021.page.txt", {"received": 70, "carried_forward": 1}),
+    # 收到…申请75件 = 一 74 + 二 1: the 'received' reading that includes last year's carry-over
+    "fj-pingtan-2022": ("fj-pingtan-2022.page.html", {"received": 75, "review": 2, "litigation": 1}),
+    "sh-shanghai-govoffice-2019": ("sh-shanghai-govoffice-2019.html", {"received": 859, "carried_over": 18, "review": 7}),
+    "suichang-2021": ("suichang-2021.txt", {"received": 44}),
+    "sh-stcsm-kewei-2024": ("sh-stcsm-kewei-2024.md", {"received": 34, "carried_over": 2}),
+}
+
+
+@pytest.mark.parametrize("stem", sorted(REAL_NARRATIVES))
+def test_real_narratives_agree_with_their_tables(stem: str) -> None:
+    if not REAL.is_dir():
+        pytest.skip(f"{REAL} not present")
+    source, expected = REAL_NARRATIVES[stem]
+    figures = stated_figures(_narrative_text(REAL / source))
+    assert figures == expected
+    template, df = real_frame([stem], narrative={stem: figures})
+    assert not [r for r in validate_frame(df, template)["rule_id"] if r.startswith("narrative.")]
+
+
+def test_narrative_figures_that_differ_from_the_tables_warn() -> None:
+    ok = consistent_report("2021", 8)
+    new, carried = ok["t3.new_received.total"], ok["t3.carried_over.total"]
+    lit = ok["t4.litigation_direct.total"] + ok["t4.litigation_after_review.total"]
+    consistent = {
+        "received": new + carried, "new_received": new, "carried_over": carried,
+        "carried_forward": ok["t3.carried_forward.total"], "review": ok["t4.review.total"], "litigation": lit,
+    }
+    off = {"received": new + carried + 5, "new_received": new + 1, "review": ok["t4.review.total"] + 2,
+           "litigation": 0, "carried_over": carried}
+    reports = {"consistent": ok, "received_is_new": ok, "off": ok, "silent": ok}
+    narrative = as_json({"consistent": consistent, "received_is_new": {"received": new}, "off": off})
+    failures = validate_frame(frame("2021", reports, narrative=narrative), "2021")
+    assert failed(failures) == {
+        ("off", "narrative.received"), ("off", "narrative.new_received"), ("off", "narrative.review"),
+        ("off", "narrative.litigation"),
+    }
+    assert set(failures["severity"]) == {"warning"}
+    hit = row(failures, "off", "narrative.received")
+    assert (hit["found"], hit["expected"]) == (f"{new + carried + 5:g}", f"{new:g} or {new + carried:g}")
+    hit = row(failures, "off", "narrative.litigation")
+    assert (hit["found"], hit["expected"]) == ("0", f"{lit:g}")
+    assert json.loads(hit["cells"]) == ["t4.litigation_direct.total", "t4.litigation_after_review.total"]

@@ -24,7 +24,7 @@ from etl.synth.places import contains
 
 SAMPLE_DIR = PROJECT_ROOT / "sample" / "landing" / "generated"
 SAMPLE_N = 300
-SAMPLE_CONFIG = Config(seed=2024, violation_rate=0.05, noise_rate=0.3, pin_series=True)
+SAMPLE_CONFIG = Config(seed=2027, violation_rate=0.05, noise_rate=0.3, pin_series=True)
 _CHUNK = 500
 
 

@@ -21,7 +21,7 @@ from functools import cache
 from etl.spec import APPLICANT_COLUMNS, codes
 from etl.synth import checks
 from etl.synth import values as vals
-from etl.synth.places import Issuer, chain, issuers, jurisdictions, leaves, stable_unit
+from etl.synth.places import Issuer, chain, issuers, jurisdictions, leaves, n_issuers, stable_unit
 from etl.synth.violations import CLASSES, broken_carry, inject
 
 FORMATS = ("html", "text", "glued", "pdf", "docx")
@@ -93,12 +93,15 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
     years = (2021, 2022, 2023) if pin else _years(issuer, cfg.seed)
     prof = vals.profile(issuer.level, issuer.kind, scope, issuer.dept)
     unit = "元" if rng.random() < 0.7 else "万元"
+    makes_rules = issuer.kind == "gov" and issuer.level != "county" and not issuer.name.endswith("行政公署")
     stocks: dict[str, Number] = {}
     last: dict[str, int] | None = None
-    for year in years:
+    for year, n_new in zip(years, vals.yearly_counts(prof, len(years), rng), strict=True):
         template = template_of(year)
         fmt = rng.choice(cfg.formats)
-        if fmt == "glued" and prof.mu > 4 and len(cfg.formats) > 1:  # dumps keep small issuers' digit runs short
+        if (
+            fmt == "glued" and prof.mu > 4 and len(cfg.formats) > 1
+        ):  # dumps keep small issuers' digit runs short
             fmt = rng.choice([f for f in cfg.formats if f != "glued"])
         cls = None
         if rng.random() < cfg.violation_rate:
@@ -107,9 +110,9 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
             cls = "carry_over"
         carried = broken_carry(last, rng) if cls == "carry_over" and last else last
         small = fmt == "glued"
-        t3 = vals.t3_values(template, prof, carried, rng, small)
+        t3 = vals.t3_values(template, min(n_new, 12) if small else n_new, carried, rng)
         t4 = vals.t4_values(prof, t3["t3.new_received.total"], rng, small)
-        t2, stocks = vals.t2_values(template, issuer.kind, issuer.level, prof, stocks, rng, unit)
+        t2, stocks = vals.t2_values(template, issuer.kind, issuer.level, prof, stocks, rng, unit, makes_rules)
         merged = {**t2, **t3, **t4}
         values = {code: merged[code] for code in codes(template)}
         if cls and cls != "carry_over":
@@ -131,21 +134,15 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
 
 
 @cache
-def pool_sizes(seed: int) -> tuple[int, int]:
-    """(government reports, department and township reports) in the whole country for this seed."""
-    gov = rest = 0
-    for j in jurisdictions().values():
-        for iss in issuers(j):
-            n = len(_years(iss, seed))
-            if iss.kind == "gov":
-                gov += n
-            else:
-                rest += n
-    return gov, rest
+def pool_sizes() -> tuple[float, float]:
+    """Expected (government reports, department and township reports) in the whole country."""
+    per_issuer = 0.8 * len(YEARS) + 0.2 * 3  # _years: full series, or 1-5 years
+    js = jurisdictions().values()
+    return len(js) * per_issuer, sum(n_issuers(j) - 1 for j in js) * per_issuer
 
 
-def density(n: int, seed: int) -> float:
-    gov, rest = pool_sizes(seed)
+def density(n: int) -> float:
+    gov, rest = pool_sizes()
     return min(1.0, max(F_MIN, (n - gov) / rest * 1.02))
 
 
@@ -153,7 +150,7 @@ def iter_reports(n: int, cfg: Config) -> Iterator[ReportSpec]:
     """The first n reports of the national stream for cfg.seed (fewer if n exceeds the country's pool)."""
     order = list(leaves())
     random.Random(cfg.seed).shuffle(order)
-    f = density(n, cfg.seed)
+    f = density(n)
     count = 0
     pinned = not cfg.pin_series
     for wave in range(math.ceil(1 / f)):

@@ -86,7 +86,7 @@ def apply(
             )
             if where == "cell":
                 code = rng.choice([c for c in values if c.startswith("t3.") and c not in touched])
-                out.text[code] += rng.choice((" ", "")) + SPAM
+                out.text[code] += " " + SPAM  # glued to a digit, the value could not be read back
                 touched.add(code)
             else:
                 out.spam_headers.add(where)

@@ -191,19 +191,37 @@ def _count(j: Jurisdiction, kind: str, low: int, high: int) -> int:
     return low + int(stable_unit("count", kind, j.adcode) * (high - low + 1))
 
 
+def _depts(j: Jurisdiction) -> tuple[str, ...]:
+    level_depts = {"province": PROVINCE_DEPTS, "city": CITY_DEPTS, "county": COUNTY_DEPTS}
+    return CITY_DEPTS if j.name in MUNICIPALITIES else level_depts[j.level]
+
+
+def _n_depts(j: Jurisdiction) -> int:
+    depts = _depts(j)
+    return _count(j, "dept", len(depts) * 3 // 4, len(depts))
+
+
+def _n_towns(j: Jurisdiction) -> int:
+    return _count(j, "town", 10, 30) if j.level == "county" else 0
+
+
+def n_issuers(j: Jurisdiction) -> int:
+    """len(issuers(j)) without building them."""
+    return 1 + _n_depts(j) + _n_towns(j)
+
+
 def issuers(j: Jurisdiction) -> list[Issuer]:
     """The government first, then departments, then (counties) townships and street offices."""
-    level_depts = {"province": PROVINCE_DEPTS, "city": CITY_DEPTS, "county": COUNTY_DEPTS}
-    depts = CITY_DEPTS if j.name in MUNICIPALITIES else level_depts[j.level]
+    depts = _depts(j)
     out = [Issuer(f"{j.adcode}-gov", government_name(j), "gov", j.level, j)]
-    n_depts = _count(j, "dept", len(depts) * 3 // 4, len(depts))
+    n_depts = _n_depts(j)
     ranked = sorted(range(len(depts)), key=lambda i: stable_unit("dept", j.adcode, i))
     for i in sorted(ranked[:n_depts]):
         name = j.name + depts[i]
         out.append(Issuer(f"{j.adcode}-d{i:02d}", name, "dept", j.level, j, depts[i]))
     if j.level == "county":
         stems = township_stems()
-        n_towns = _count(j, "town", 10, 30)
+        n_towns = _n_towns(j)
         start = int(stable_unit("stems", j.adcode) * len(stems))
         streets = 1 + int(stable_unit("streets", j.adcode) * (4 if j.name.endswith(("区", "市")) else 2))
         for t in range(n_towns):

@@ -94,11 +94,13 @@ def _binomial(n: int, p: float, rng: random.Random) -> int:
     return max(0, min(n, round(n * p + rng.gauss(0, math.sqrt(n * p * (1 - p))))))
 
 
-def _lognormal_count(prof: Profile, rng: random.Random, cap: int | None) -> int:
-    if rng.random() < prof.p_zero:
-        return 0
-    n = int(math.exp(rng.gauss(prof.mu, prof.sigma)))
-    return min(n, cap) if cap is not None else n
+def yearly_counts(prof: Profile, years: int, rng: random.Random) -> list[int]:
+    """New applications per year for one issuer: a level of its own, modest swings around it (a body that
+    gets 300 applications one year does not get 3 or 3,000 the next)."""
+    level = rng.gauss(prof.mu, prof.sigma)
+    return [
+        0 if rng.random() < prof.p_zero else int(math.exp(level + rng.gauss(0, 0.25))) for _ in range(years)
+    ]
 
 
 @dataclass
@@ -110,11 +112,10 @@ class Carry:
 
 
 def t3_values(
-    template: str, prof: Profile, carried: dict[str, int] | None, rng: random.Random, small: bool
+    template: str, n_new: int, carried: dict[str, int] | None, rng: random.Random
 ) -> dict[str, int]:
     """表三 with every row total, column total and balance exact."""
     rows = t3_outcome_rows(template)
-    n_new = _lognormal_count(prof, rng, 12 if small else None)
     jitter = tuple(w * rng.gammavariate(4.0, 0.25) for w in _APPLICANT_WEIGHTS)
     new = dict(zip(APPLICANTS, split(n_new, jitter, rng), strict=True))
     if carried is None:  # first report of a series: some backlog from a year we do not have
@@ -182,11 +183,12 @@ def t2_values(
     stocks: dict[str, Number],
     rng: random.Random,
     procurement_unit: str = "元",
+    makes_rules: bool = False,
 ) -> tuple[dict[str, Number], dict[str, Number]]:
-    """表二 and the stocks carried to next year (现行有效件数, 上一年项目数量 follow from last year)."""
+    """表二 and the stocks carried to next year (现行有效件数, 上一年项目数量 follow from last year).
+    makes_rules: the issuer may make 规章 (provincial and 设区的市 governments only)."""
     a = prof.activity
-    rules_maker = kind == "gov" and level in ("province", "city")  # only these governments make 规章
-    regs = 3.0 if rules_maker else 0.0
+    regs = 3.0 if makes_rules else 0.0
     docs = {"gov": 15.0, "dept": 3.0, "town": 0.5}[kind] * (2 if level != "county" else 1)
     out: dict[str, Number] = {}
     new_stocks = dict(stocks)

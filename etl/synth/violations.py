@@ -45,8 +45,8 @@ def inject(cls: str, template: str, values: dict[str, Number], rng: random.Rando
         values[code] = (
             0 if values[code] and rng.random() < 0.5 else values[code] + _delta(rng, int(values[code]))
         )
-    elif cls == "negative":  # a count printed with a minus sign
-        codes = [c for c in values if c.startswith("t2.") and not c.endswith((".amount", ".items_change"))]
+    elif cls == "negative":  # a count printed with a minus sign (a 处理决定数量: no other rule reads it)
+        codes = [c for c in values if c.startswith("t2.") and c.endswith(".decisions")]
         code = rng.choice(codes)
         values[code] = -values[code] if values[code] else -rng.randint(1, 5)
     else:

@@ -81,8 +81,7 @@ def _city_adcode(r: Region, parents: tuple[str, ...]) -> str | None:
 
 
 def _clean(name: str) -> str:
-    name = unicodedata.normalize("NFKC", name)
-    return re.sub(r"\s+", "", name).replace("管委会", "管理委员会")
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
 
 
 def _place_path(r: Region) -> str:
@@ -114,10 +113,10 @@ def normalize_agency(issuer: str, adcode: str | None) -> tuple[dict, str]:
     zone = next((z for z in regions.SPECIAL_ZONES if z in place), None)
     if zone is None and (m := _ZONE_IN_UNIT.match(rest)):
         zone, rest = place + m.group("zone"), m.group("unit")
-    if zone is not None and rest in _ZONE_COMMITTEE:
+    if zone is not None and rest.replace("管委会", "管理委员会") in _ZONE_COMMITTEE:
         kind, unit = "zone", "管理委员会"
     else:
-        kind, unit = _unit(rest)
+        kind, unit = _unit(rest.replace("管委会", "管理委员会"))
     canonical_place = zone if zone else (_place_path(region) if region else place)
     if region and not zone and place != canonical_place:
         notes.append(f"place {place or '(none)'} -> {canonical_place}")

@@ -16,7 +16,6 @@ from html import escape
 from etl.synth.document import Document
 from etl.synth.layout import Grid, LCell, table2, table3, table4
 
-_TD_STYLE = "border:solid windowtext 1.0pt;padding:0pt 5.4pt;"
 _SPAN = "font-family:仿宋_GB2312;font-size:10.5pt"
 _NAV = ("首页", "要闻动态", "政务公开", "政务服务", "互动交流", "走进本地")
 
@@ -55,8 +54,7 @@ def _editor_table(grid: Grid, rng: random.Random) -> str:
     rows = []
     for i, row in enumerate(grid):
         tds = "".join(
-            f'<td width="{60 * c.colspan}" valign="center"{_attrs(c)} style="{_TD_STYLE}">{_word_text(c, rng)}</td>'
-            for c in row
+            f'<td width="{60 * c.colspan}" valign="center"{_attrs(c)}>{_word_text(c, rng)}</td>' for c in row
         )
         first = ' class="firstRow"' if i == 0 else ""
         rows.append(f'<tr style="height:20.5000pt;"{first}>{tds}</tr>')
