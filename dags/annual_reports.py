@@ -58,10 +58,14 @@ class FailFastOnDeterministicErrors(RetryPolicy):
         NotImplementedError,
     )
     DBAPI = frozenset({"ProgrammingError", "DataError", "IntegrityError", "NotSupportedError"})
+    # the pipeline's own deterministic failures (a ledger that does not add up, a failed warehouse audit)
+    PIPELINE = frozenset({"LedgerError", "AuditError", "CorrectionsError"})
 
     def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
         if isinstance(exception, self.BUILTIN) or any(
-            cls.__name__ in self.DBAPI and cls.__module__ != "builtins" for cls in type(exception).__mro__
+            (cls.__name__ in self.DBAPI and cls.__module__ != "builtins")
+            or (cls.__name__ in self.PIPELINE and cls.__module__.startswith("etl."))
+            for cls in type(exception).__mro__
         ):
             return RetryDecision.fail(f"{type(exception).__name__} fails the same way on every try")
         return RetryDecision.default()

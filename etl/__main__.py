@@ -26,9 +26,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from etl.pipeline import run
 
     result = run(landing=args.landing, workdir=args.workdir)
-    print(f"files {result['counts']['files']}: loaded {result['counts']['loaded']}, quarantined "
-          f"{result['counts']['quarantined']}, rejected {result['counts']['rejected']}, "
-          f"duplicates {result['counts']['duplicate']}", file=sys.stderr)
+    print(
+        f"files {result['counts']['files']}: loaded {result['counts']['loaded']}, quarantined "
+        f"{result['counts']['quarantined']}, rejected {result['counts']['rejected']}, "
+        f"duplicates {result['counts']['duplicate']}",
+        file=sys.stderr,
+    )
     keep = ("loaded", "quarantined", "rejected", "duplicates")
     print(json.dumps({k: result[k] for k in keep}, ensure_ascii=False))
     return 0
@@ -47,8 +50,18 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  rejected    {f}: {reason}")
     lines.append("")
     lines.append("mart_province_year")
-    cols = ["province", "year", "reports", "applications", "handled", "granted", "partially_granted",
-            "disclosure_rate", "administrative_reviews", "lawsuits"]
+    cols = [
+        "province",
+        "year",
+        "reports",
+        "applications",
+        "handled",
+        "granted",
+        "partially_granted",
+        "disclosure_rate",
+        "administrative_reviews",
+        "lawsuits",
+    ]
     rows = [[("" if r.get(k) is None else str(r.get(k))) for k in cols] for r in summary["mart"]]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(cols)]
     lines.append("  ".join(h.ljust(w) for h, w in zip(cols, widths, strict=True)))

@@ -34,9 +34,16 @@ class Score:
 
     @property
     def perfect(self) -> bool:
-        return (self.error is None and self.cells_exact == self.cells_scored and self.year_ok
-                and self.template_ok and self.adcode_ok and self.issuer_ok
-                and self.scope_ok is not False and self.blanks_ok is not False)
+        return (
+            self.error is None
+            and self.cells_exact == self.cells_scored
+            and self.year_ok
+            and self.template_ok
+            and self.adcode_ok
+            and self.issuer_ok
+            and self.scope_ok is not False
+            and self.blanks_ok is not False
+        )
 
 
 def labelled(corpus: Path) -> list[tuple[Path, dict]]:
@@ -59,15 +66,26 @@ def score(report: Path, label: dict) -> Score:
         return Score(report.name, 0, len(expected), False, False, False, False, error=str(e))
     exact = sum(rep.cells.get(c) == v for c, v in expected.items())
     m = rep.meta
-    return Score(report.name, exact, len(expected), m.year == label["year"], rep.template == label["format"],
-                 m.adcode == label["adcode"], m.issuer == label["issuer"],
-                 scope_ok=(m.scope == label["scope"]) if "scope" in label else None,
-                 blanks_ok=(sorted(rep.blank_cells) == sorted(label["blank_cells"])) if "blank_cells" in label else None)
+    return Score(
+        report.name,
+        exact,
+        len(expected),
+        m.year == label["year"],
+        rep.template == label["format"],
+        m.adcode == label["adcode"],
+        m.issuer == label["issuer"],
+        scope_ok=(m.scope == label["scope"]) if "scope" in label else None,
+        blanks_ok=(sorted(rep.blank_cells) == sorted(label["blank_cells"]))
+        if "blank_cells" in label
+        else None,
+    )
 
 
 def render(scores: list[Score]) -> str:
-    head = ("| report | cells exact | blank cells | year | template | adcode | issuer | scope |\n"
-            "|---|---|---|---|---|---|---|---|")
+    head = (
+        "| report | cells exact | blank cells | year | template | adcode | issuer | scope |\n"
+        "|---|---|---|---|---|---|---|---|"
+    )
     mark = {True: "ok", False: "WRONG", None: "–"}
     rows = [
         f"| {s.file} | {s.cells_exact}/{s.cells_scored} | {mark[s.blanks_ok]} | {mark[s.year_ok]} | "

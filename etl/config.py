@@ -31,7 +31,9 @@ class Settings:
 def load_settings(landing: Path | None = None, workdir: Path | None = None) -> Settings:
     """Settings from the environment; explicit arguments (CLI flags) win over the environment."""
     return Settings(
-        landing_dir=landing.resolve() if landing else _env_path("ETL_LANDING_DIR", PROJECT_ROOT / "sample" / "landing"),
+        landing_dir=landing.resolve()
+        if landing
+        else _env_path("ETL_LANDING_DIR", PROJECT_ROOT / "sample" / "landing"),
         workdir=workdir.resolve() if workdir else _env_path("ETL_WORKDIR", PROJECT_ROOT / "var"),
         batch_size=int(os.environ.get("ETL_BATCH_SIZE", "200")),
         # PostgreSQL for teams (issue 6); None means the embedded DuckDB file under the workdir.

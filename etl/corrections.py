@@ -28,7 +28,9 @@ class Correction:
     date: str
 
     def audit(self) -> str:
-        return json.dumps({"reviewer": self.reviewer, "reason": self.reason, "date": self.date}, ensure_ascii=False)
+        return json.dumps(
+            {"reviewer": self.reviewer, "reason": self.reason, "date": self.date}, ensure_ascii=False
+        )
 
 
 class CorrectionsError(ValueError):
@@ -59,7 +61,13 @@ def load_corrections(path: Path | None) -> dict[str, dict[str, Correction]]:
                 raise CorrectionsError(f"{where}: {e}") from None
             if not row["reviewer"].strip() or not row["reason"].strip():
                 raise CorrectionsError(f"{where}: a correction needs a reviewer and a reason")
-            c = Correction(row["report_id"].strip(), row["cell"], value, row["reviewer"].strip(),
-                           row["reason"].strip(), row["date"].strip())
+            c = Correction(
+                row["report_id"].strip(),
+                row["cell"],
+                value,
+                row["reviewer"].strip(),
+                row["reason"].strip(),
+                row["date"].strip(),
+            )
             out.setdefault(c.report_id, {})[c.cell] = c
     return out

@@ -16,6 +16,10 @@ class RejectedInput(Exception):  # noqa: N818 - it is an outcome, not a bug
     """The file is not a report we can read; the message is the one-line reason."""
 
 
+class LedgerError(RuntimeError):
+    """The file ledger does not account for every landing file: a bug, never retried."""
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """One file in the landing area, identified by its content hash."""

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.config import load_settings
-from etl.model import ParsedReport, RejectedInput, SourceFile
+from etl.model import LedgerError, ParsedReport, RejectedInput, SourceFile
 from etl.outcomes import Candidate, Outcome, decide, summary
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -67,13 +67,26 @@ def extract(run_id: str, landing: str | None = None, workdir: str | None = None)
     for i in range(0, len(unique), settings.batch_size):
         path = run_dir / "batches" / f"batch-{i // settings.batch_size:04d}.json"
         chunk = unique[i : i + settings.batch_size]
-        _write_json(path, {"run_dir": str(run_dir), "landing": str(settings.landing_dir),
-                           "files": [f.to_dict() for f in chunk]})
+        _write_json(
+            path,
+            {
+                "run_dir": str(run_dir),
+                "landing": str(settings.landing_dir),
+                "files": [f.to_dict() for f in chunk],
+            },
+        )
         batches.append(str(path))
-    _write_json(run_dir / "manifest.json", {
-        "run_id": run_dir.name, "landing": str(settings.landing_dir), "workdir": str(settings.workdir),
-        "files": [f.to_dict() for f in files], "duplicates": duplicates, "batches": batches,
-    })
+    _write_json(
+        run_dir / "manifest.json",
+        {
+            "run_id": run_dir.name,
+            "landing": str(settings.landing_dir),
+            "workdir": str(settings.workdir),
+            "files": [f.to_dict() for f in files],
+            "duplicates": duplicates,
+            "batches": batches,
+        },
+    )
     return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": len(files)}
 
 
@@ -120,11 +133,17 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
     corrections = load_corrections(load_settings().corrections_file)
     staging = run / "staging"
     reset_staging(staging)
-    paths = sorted(parsed_paths) if parsed_paths else sorted(str(p) for p in (run / "parsed").glob("batch-*.jsonl"))
+    paths = (
+        sorted(parsed_paths)
+        if parsed_paths
+        else sorted(str(p) for p in (run / "parsed").glob("batch-*.jsonl"))
+    )
     for path in paths:
         with open(path, encoding="utf-8") as f:
             records = [json.loads(line) for line in f]
-        parsed = [(SourceFile(**r["file"]), ParsedReport.from_dict(r["report"])) for r in records if "report" in r]
+        parsed = [
+            (SourceFile(**r["file"]), ParsedReport.from_dict(r["report"])) for r in records if "report" in r
+        ]
         write_facts(parsed, staging, part=Path(path).stem, corrections=corrections)
     return str(staging)
 
@@ -159,8 +178,11 @@ def _outcomes(run: Path, failures) -> list[Outcome]:
 
     manifest = _read_json(run / "manifest.json")
     fmt = {f["path"]: f for f in manifest["files"]}
-    blocking = failures[failures["severity"] == "blocking"].groupby("report_id")["rule_id"].agg(
-        lambda s: tuple(dict.fromkeys(s)))
+    blocking = (
+        failures[failures["severity"] == "blocking"]
+        .groupby("report_id")["rule_id"]
+        .agg(lambda s: tuple(dict.fromkeys(s)))
+    )
     outcomes, candidates = [], []
     for rec in _iter_parsed(run):
         f = rec["file"]
@@ -169,8 +191,18 @@ def _outcomes(run: Path, failures) -> list[Outcome]:
             continue
         rep = rec["report"]
         rid = report_id(f["sha256"])
-        candidates.append(Candidate(f["path"], f["sha256"], f["file_format"], rid, rep["meta"]["issuer"],
-                                    rep["meta"]["year"], len(rep["unresolved"]), blocking.get(rid, ())))
+        candidates.append(
+            Candidate(
+                f["path"],
+                f["sha256"],
+                f["file_format"],
+                rid,
+                rep["meta"]["issuer"],
+                rep["meta"]["year"],
+                len(rep["unresolved"]),
+                blocking.get(rid, ()),
+            )
+        )
     outcomes += decide(candidates)
     for path, first in manifest["duplicates"].items():
         f = fmt[path]
@@ -188,11 +220,18 @@ def load(run_dir: str) -> dict:
     failures = pd.read_parquet(run / "validation" / "failures.parquet")
     outcomes = _outcomes(run, failures)
     if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
-        raise RuntimeError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
+        raise LedgerError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
     db = Path(manifest["workdir"]) / "warehouse.duckdb"
     result = load_run(db, run / "staging", failures, outcomes, manifest["run_id"], suite_version())
-    _write_json(run / "outcome.json", {"run_id": manifest["run_id"], "landing": manifest["landing"],
-                                       "outcomes": [o.to_dict() for o in outcomes], **summary(outcomes)})
+    _write_json(
+        run / "outcome.json",
+        {
+            "run_id": manifest["run_id"],
+            "landing": manifest["landing"],
+            "outcomes": [o.to_dict() for o in outcomes],
+            **summary(outcomes),
+        },
+    )
     return result
 
 
@@ -214,8 +253,11 @@ def summarize(run_dir: str) -> dict:
     outcome = _read_json(run / "outcome.json")
     manifest = _read_json(run / "manifest.json")
     keep = ("loaded", "quarantined", "rejected", "duplicates", "counts")
-    return {"run_id": outcome["run_id"], **{k: outcome[k] for k in keep},
-            "mart": mart_rows(Path(manifest["workdir"]) / "warehouse.duckdb")}
+    return {
+        "run_id": outcome["run_id"],
+        **{k: outcome[k] for k in keep},
+        "mart": mart_rows(Path(manifest["workdir"]) / "warehouse.duckdb"),
+    }
 
 
 def latest_run_dir(workdir: Path) -> Path | None:

@@ -90,7 +90,10 @@ def _sum_pairs(template: str) -> list[tuple[str, list[str]]]:
     表四 blocks."""
     applicants = [c for c in spec.APPLICANT_COLUMNS if c != "total"]
     row = [(f"t3.{r}.total", [f"t3.{r}.{c}" for c in applicants]) for r in spec.t3_rows(template)]
-    col = [(f"t3.total.{c}", [f"t3.{r}.{c}" for r in spec.t3_outcome_rows(template)]) for c in spec.APPLICANT_COLUMNS]
+    col = [
+        (f"t3.total.{c}", [f"t3.{r}.{c}" for r in spec.t3_outcome_rows(template)])
+        for c in spec.APPLICANT_COLUMNS
+    ]
     t4 = [(f"t4.{b}.total", [f"t4.{b}.{c}" for c in spec.T4_COLUMNS if c != "total"]) for b in spec.T4_BLOCKS]
     return [*row, *col, ("t3.total.total", [f"t3.total.{c}" for c in applicants]), *t4]
 
@@ -113,7 +116,9 @@ def derive_blank_totals(template: str, values: dict[str, float | None], blank: s
     return derived
 
 
-def cell_columns(src: SourceFile, rep: ParsedReport, corrections: dict[str, Correction] | None = None) -> dict[str, list]:
+def cell_columns(
+    src: SourceFile, rep: ParsedReport, corrections: dict[str, Correction] | None = None
+) -> dict[str, list]:
     """The cell facts of one report, column-wise (cheaper than a dict per cell at national scale).
 
     value = as printed, then reviewed corrections, then blank totals derived from their parts.
@@ -143,8 +148,12 @@ def cell_columns(src: SourceFile, rep: ParsedReport, corrections: dict[str, Corr
     }
 
 
-def write_facts(parsed: Iterable[tuple[SourceFile, ParsedReport]], staging: Path, part: str,
-                corrections: dict[str, dict[str, Correction]] | None = None) -> dict[str, int]:
+def write_facts(
+    parsed: Iterable[tuple[SourceFile, ParsedReport]],
+    staging: Path,
+    part: str,
+    corrections: dict[str, dict[str, Correction]] | None = None,
+) -> dict[str, int]:
     """Write one batch's reports and cells as Parquet parts under `staging`, partitioned by year.
 
     Part files are named after the batch, so re-running a batch overwrites exactly its own files.

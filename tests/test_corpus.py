@@ -32,7 +32,12 @@ def test_labelled_report(report):
     for code, unit in label.get("units", {}).items():
         assert rep.units.get(code) == unit
     m = rep.meta
-    assert (m.year, m.adcode, m.city, m.province) == (label["year"], label["adcode"], label["city"], label["province"])
+    assert (m.year, m.adcode, m.city, m.province) == (
+        label["year"],
+        label["adcode"],
+        label["city"],
+        label["province"],
+    )
     assert m.issuer == label["issuer"]
     if "scope" in label:
         assert m.scope == label["scope"]

@@ -30,8 +30,12 @@ def corpus_run(tmp_path_factory, request):
     landing.mkdir()
     for p in reports:
         shutil.copy(p, landing / p.name)
-    proc = subprocess.run([sys.executable, "-m", "etl", "run", "--landing", str(landing), "--workdir",
-                           str(root / "work")], capture_output=True, text=True, cwd=PROJECT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "etl", "run", "--landing", str(landing), "--workdir", str(root / "work")],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return reports, root / "work", json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -47,7 +51,9 @@ def test_everything_else_loads_once(corpus_run):
     assert result["rejected"] == {}
     # 平潭 2022 arrives as a text dump and as its HTML page: one issuer-year, counted once (the HTML)
     assert result["duplicates"] == ["fj-pingtan-2022.page.txt"]
-    assert sorted([*result["loaded"], *result["quarantined"], *result["duplicates"]]) == sorted(p.name for p in reports)
+    assert sorted([*result["loaded"], *result["quarantined"], *result["duplicates"]]) == sorted(
+        p.name for p in reports
+    )
 
 
 def test_warehouse_holds_the_printed_numbers(corpus_run):
@@ -61,12 +67,17 @@ def test_warehouse_holds_the_printed_numbers(corpus_run):
             table = "quarantine_cell" if report.name in result["quarantined"] else "fact_cell"
             rows = con.execute(
                 f"SELECT c.code, c.printed_value FROM {table} c JOIN file_outcome o USING (report_id) "
-                "WHERE o.source_file = ?", [report.name]).fetchall()
+                "WHERE o.source_file = ?",
+                [report.name],
+            ).fetchall()
             got = dict(rows)
             skip = set(label.get("uncertain_cells", []))
             unresolvable = set(label.get("unresolvable_cells", []))
-            wrong = {c: (got.get(c), v) for c, v in label["cells"].items()
-                     if c not in skip and got.get(c) != (None if c in unresolvable else v)}
+            wrong = {
+                c: (got.get(c), v)
+                for c, v in label["cells"].items()
+                if c not in skip and got.get(c) != (None if c in unresolvable else v)
+            }
             assert wrong == {}, report.name
     finally:
         con.close()

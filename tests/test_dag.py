@@ -102,6 +102,7 @@ PARSE_PROBE = """
     ProgrammingError = type("ProgrammingError", (Exception,), {"__module__": "_duckdb"})
     BinderException = type("BinderException", (ProgrammingError,), {"__module__": "_duckdb"})
     OperationalError = type("OperationalError", (Exception,), {"__module__": "_duckdb"})
+    LedgerError = type("LedgerError", (RuntimeError,), {"__module__": "etl.model"})
     policy = module.DEFAULT_ARGS["retry_policy"]
     errors = {
         "ValueError": ValueError("x"),
@@ -110,6 +111,7 @@ PARSE_PROBE = """
         "OSError": OSError("x"),
         "OperationalError": OperationalError("x"),
         "RuntimeError": RuntimeError("x"),
+        "LedgerError": LedgerError("x"),
     }
     retry = {name: policy.evaluate(e, 1, 3).action.value for name, e in errors.items()}
 
@@ -172,6 +174,7 @@ def test_retry_policy_fails_fast_only_on_deterministic_errors(parse_probe):
         "OSError": "default",
         "OperationalError": "default",  # DuckDB: e.g. the warehouse file is locked
         "RuntimeError": "default",
+        "LedgerError": "fail",  # the ledger does not account for every file: a bug
     }
 
 

@@ -11,7 +11,12 @@ TEXT = "本报告所列数据的统计期限为2021年1月1日至2021年12月31�
 
 @pytest.mark.parametrize(
     "data",
-    [TEXT.encode("utf-8"), b"\xef\xbb\xbf" + TEXT.encode("utf-8"), TEXT.encode("gbk"), TEXT.encode("gb18030")],
+    [
+        TEXT.encode("utf-8"),
+        b"\xef\xbb\xbf" + TEXT.encode("utf-8"),
+        TEXT.encode("gbk"),
+        TEXT.encode("gb18030"),
+    ],
     ids=["utf8", "utf8-bom", "gbk", "gb18030"],
 )
 def test_decode(data):

@@ -35,7 +35,12 @@ def test_seed_cells_exact(label):
 def test_seed_metadata(label):
     m = parse_file(SEED).meta
     assert (m.issuer, m.year, m.adcode, m.city, m.province) == (
-        label["issuer"], label["year"], label["adcode"], label["city"], label["province"])
+        label["issuer"],
+        label["year"],
+        label["adcode"],
+        label["city"],
+        label["province"],
+    )
     assert m.scope in ("agency", "government", "region")
 
 
@@ -49,8 +54,13 @@ def test_seed_noise_handled():
 
 
 def test_cli_parse_prints_one_json_object(label):
-    out = subprocess.run([sys.executable, "-m", "etl", "parse", str(SEED)], capture_output=True, text=True,
-                         cwd=PROJECT, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "etl", "parse", str(SEED)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=True,
+    ).stdout
     lines = out.strip().splitlines()
     assert len(lines) == 1
     obj = json.loads(lines[0])
@@ -77,8 +87,9 @@ def test_non_reports_rejected_with_reason(data, name, reason):
 def test_cli_parse_rejection_is_one_line(tmp_path):
     f = tmp_path / "note.txt"
     f.write_text("hello", encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "etl", "parse", str(f)], capture_output=True, text=True,
-                          cwd=PROJECT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "etl", "parse", str(f)], capture_output=True, text=True, cwd=PROJECT
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert json.loads(proc.stdout)["rejected"]

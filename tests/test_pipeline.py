@@ -26,8 +26,13 @@ def _landing(root: Path) -> Path:
     (landing / "blob.bin").write_bytes(bytes(range(256)) * 8)
     (landing / "note.txt").write_text("会议通知：明天开会。", encoding="utf-8")
     # another county's report (the seed, renamed) with one 表三 total changed: breaks the rules -> quarantined
-    broken = SEED.read_text(encoding="utf-8").replace("遂昌", "松阳").replace(
-        "(一)予以公开 | 25 | 0 | 0 | 0 | 0 | 0 | 25 |", "(一)予以公开 | 25 | 0 | 0 | 0 | 0 | 0 | 26 |")
+    broken = (
+        SEED.read_text(encoding="utf-8")
+        .replace("遂昌", "松阳")
+        .replace(
+            "(一)予以公开 | 25 | 0 | 0 | 0 | 0 | 0 | 25 |", "(一)予以公开 | 25 | 0 | 0 | 0 | 0 | 0 | 26 |"
+        )
+    )
     assert broken != SEED.read_text(encoding="utf-8")
     (landing / "broken.txt").write_text(broken, encoding="utf-8")
     # the seed re-encoded in GBK: a different file, the same issuer-year -> duplicate of the seed
@@ -36,8 +41,12 @@ def _landing(root: Path) -> Path:
 
 
 def _run(landing: Path, workdir: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "etl", "run", "--landing", str(landing), "--workdir", str(workdir)],
-                          capture_output=True, text=True, cwd=PROJECT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "etl", "run", "--landing", str(landing), "--workdir", str(workdir)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -84,17 +93,24 @@ def test_warehouse_contents(first_run):
     con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT province, year, issuer, template FROM dim_report").fetchall() == [
-            ("浙江省", 2021, "遂昌县人民政府", "2021")]
+            ("浙江省", 2021, "遂昌县人民政府", "2021")
+        ]
         assert con.execute("SELECT count(*) FROM fact_cell").fetchone()[0] == 200
-        value = con.execute("SELECT value FROM fact_cell WHERE code = 't3.granted.natural_person'").fetchone()[0]
+        value = con.execute(
+            "SELECT value FROM fact_cell WHERE code = 't3.granted.natural_person'"
+        ).fetchone()[0]
         assert value == 25
-        mart = con.execute("SELECT province, year, reports, applications, handled, granted, partially_granted, "
-                           "disclosure_rate, administrative_reviews, lawsuits FROM mart_province_year").fetchall()
+        mart = con.execute(
+            "SELECT province, year, reports, applications, handled, granted, partially_granted, "
+            "disclosure_rate, administrative_reviews, lawsuits FROM mart_province_year"
+        ).fetchall()
         assert mart == [("浙江省", 2021, 1, 44, 44, 25, 7, round(32 / 44, 4), 2, 4)]
         q = con.execute("SELECT DISTINCT source_file FROM quarantine").fetchall()
         assert q == [("broken.txt",)]
         assert con.execute("SELECT count(*) FROM quarantine_cell").fetchone()[0] == 200
-        counts = con.execute("SELECT files_seen, loaded, quarantined, rejected, duplicates FROM run_log").fetchall()
+        counts = con.execute(
+            "SELECT files_seen, loaded, quarantined, rejected, duplicates FROM run_log"
+        ).fetchall()
         assert counts == [(7, 1, 1, 3, 2)]
     finally:
         con.close()
@@ -114,19 +130,26 @@ def test_reviewed_correction_loads_a_quarantined_report(tmp_path, monkeypatch):
     first = _run(landing, work)
     assert "broken.txt" in first["quarantined"]
     con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
-    rid = con.execute("SELECT DISTINCT report_id FROM quarantine WHERE source_file = 'broken.txt'").fetchone()[0]
+    rid = con.execute(
+        "SELECT DISTINCT report_id FROM quarantine WHERE source_file = 'broken.txt'"
+    ).fetchone()[0]
     con.close()
     corrections = tmp_path / "corrections.csv"
-    corrections.write_text("report_id,cell,corrected_value,reviewer,reason,date\n"
-                           f"{rid},t3.granted.total,25,李审核,row total misprinted: 25 + 0s,2026-11-27\n",
-                           encoding="utf-8")
+    corrections.write_text(
+        "report_id,cell,corrected_value,reviewer,reason,date\n"
+        f"{rid},t3.granted.total,25,李审核,row total misprinted: 25 + 0s,2026-11-27\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("ETL_CORRECTIONS_FILE", str(corrections))
     second = _run(landing, work)
     assert "broken.txt" in second["loaded"] and second["quarantined"] == {}
     con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
     try:
-        row = con.execute("SELECT value, printed_value, correction FROM fact_cell "
-                          "WHERE report_id = ? AND code = 't3.granted.total'", [rid]).fetchone()
+        row = con.execute(
+            "SELECT value, printed_value, correction FROM fact_cell "
+            "WHERE report_id = ? AND code = 't3.granted.total'",
+            [rid],
+        ).fetchone()
         assert row[0] == 25 and row[1] == 26 and "李审核" in row[2]
         assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
     finally:

@@ -23,8 +23,9 @@ _START = next(i for i, line in enumerate(LINES) if line.startswith("二、主动
 _END = next(i for i, line in enumerate(LINES) if line.startswith("五、存在的主要问题"))
 
 
-def _relayout(rng: random.Random, sep: str, pad: int, full_width: float, spam: float, breaks: float,
-              label_breaks: float) -> str:
+def _relayout(
+    rng: random.Random, sep: str, pad: int, full_width: float, spam: float, breaks: float, label_breaks: float
+) -> str:
     out = LINES[:_START]
     for line in LINES[_START:_END]:
         if "|" not in line:

@@ -72,8 +72,11 @@ def test_corrections_keep_the_printed_value(tmp_path: Path):
     src, rep = _report(cells, [])
     rid = report_id(src.sha256)
     csv = tmp_path / "c.csv"
-    csv.write_text("report_id,cell,corrected_value,reviewer,reason,date\n"
-                   f"{rid},t4.review.total,10,王审核,narrative says 行政复议10件,2026-11-27\n", encoding="utf-8")
+    csv.write_text(
+        "report_id,cell,corrected_value,reviewer,reason,date\n"
+        f"{rid},t4.review.total,10,王审核,narrative says 行政复议10件,2026-11-27\n",
+        encoding="utf-8",
+    )
     corr = load_corrections(csv)[rid]
     cols = cell_columns(src, rep, corr)
     i = cols["code"].index("t4.review.total")
@@ -84,8 +87,12 @@ def test_corrections_keep_the_printed_value(tmp_path: Path):
 
 @pytest.mark.parametrize(
     "row",
-    ["x,t9.bogus,1,a,b,2026-01-01", "x,t4.review.total,ten,a,b,2026-01-01", "x,t4.review.total,1,,b,2026-01-01",
-     "x,t4.review.total,1,a,b,yesterday"],
+    [
+        "x,t9.bogus,1,a,b,2026-01-01",
+        "x,t4.review.total,ten,a,b,2026-01-01",
+        "x,t4.review.total,1,,b,2026-01-01",
+        "x,t4.review.total,1,a,b,yesterday",
+    ],
 )
 def test_malformed_corrections_fail_loudly(tmp_path: Path, row: str):
     csv = tmp_path / "c.csv"

@@ -558,3 +558,74 @@ def test_narrative_figures_that_differ_from_the_tables_warn() -> None:
     hit = row(failures, "off", "narrative.litigation")
     assert (hit["found"], hit["expected"]) == ("0", f"{lit:g}")
     assert json.loads(hit["cells"]) == ["t4.litigation_direct.total", "t4.litigation_after_review.total"]
+
+
+# --- severity routing through the pipeline, and the run's Data Docs ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def routed(tmp_path_factory):
+    """A run over the seed, a warning-only variant and a variant missing 表四, stage by stage."""
+    from etl import pipeline
+    from tests.conftest import SEED
+
+    root = tmp_path_factory.mktemp("routing")
+    landing = root / "landing"
+    landing.mkdir()
+    seed = SEED.read_text(encoding="utf-8")
+    (landing / "suichang-2021.txt").write_text(seed, encoding="utf-8")
+    # a county government reporting 规章, and a 表二 row with a value missing (left unresolved): warnings only
+    warned = seed.replace("遂昌", "松阳").replace("规章 | 0 | 0 | 0 |", "规章 | 1 | 0 | 3 |")
+    warned = warned.replace("行政规范性文件 | 41 | 1 | 336 |", "行政规范性文件 | 41 | 1 |")
+    (landing / "songyang-2021.txt").write_text(warned, encoding="utf-8")
+    # 表四's only data row gone: its 15 cells are not found -> blocking
+    lines = [ln for ln in seed.replace("遂昌", "云和").splitlines() if not ln.startswith("2 | 0 | 0 | 0 | 2 | 3 |")]
+    (landing / "yunhe-2021.txt").write_text("\n".join(lines), encoding="utf-8")
+    plan = pipeline.extract("routing", str(landing), str(root / "work"))
+    pipeline.transform(plan["run_dir"], [pipeline.parse_batch(b) for b in plan["batches"]])
+    validated = pipeline.validate(plan["run_dir"])
+    pipeline.load(plan["run_dir"])
+    outcome = json.loads((Path(plan["run_dir"]) / "outcome.json").read_text(encoding="utf-8"))
+    return root / "work", Path(plan["run_dir"]), validated, outcome
+
+
+def test_warnings_load_and_missing_tables_quarantine(routed) -> None:
+    import duckdb
+
+    work, _, validated, outcome = routed
+    assert sorted(outcome["loaded"]) == ["songyang-2021.txt", "suichang-2021.txt"]
+    assert outcome["quarantined"] == {"yunhe-2021.txt": ["report.complete"]}
+    assert validated["n_reports_failing"] == 1 and validated["n_reports_warned"] == 1
+    con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
+    try:
+        warnings = con.execute("SELECT source_file, rule_id FROM report_warning ORDER BY ALL").fetchall()
+        assert warnings == [("songyang-2021.txt", "t2.regulation.authority"), ("songyang-2021.txt", "t2.unresolved")]
+        nulls = con.execute("""
+            SELECT c.code FROM fact_cell c JOIN dim_report r USING (report_id)
+            WHERE r.source_file = 'songyang-2021.txt' AND c.value IS NULL ORDER BY c.code""").fetchall()
+        assert nulls == [(f"t2.normative_document.{c}",) for c in ("in_force", "issued", "repealed")]
+        quarantined = con.execute("SELECT source_file, rule_id, severity FROM quarantine").fetchall()
+        assert quarantined == [("yunhe-2021.txt", "report.complete", "blocking")]
+    finally:
+        con.close()
+
+
+def test_data_docs_are_built_and_readable_offline(routed) -> None:
+    import re
+
+    _, run_dir, validated, _ = routed
+    index = Path(validated["data_docs"])
+    assert index == run_dir / "data_docs" / "index.html" and index.is_file()
+    pages = list(index.parent.rglob("*.html"))
+    assert any("validations" in p.parts for p in pages) and any("expectations" in p.parts for p in pages)
+    remote = re.compile(r"<link\b[^>]*href=\"https?:|<script\b[^>]*src=\"https?:|@import\s+url\(\"?https?:", re.I)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not remote.search(text), page
+        for href in re.findall(r"<link\b[^>]*rel=\"stylesheet\"[^>]*href=\"([^\"]+)\"", text):
+            assert (page.parent / href).resolve().is_file(), (page, href)  # the vendored stylesheet
+    text = index.read_text(encoding="utf-8")
+    for href in re.findall(r"<a href=\"([^\"]+)\"", text):
+        assert (index.parent / href).is_file(), href
+    # the index names the failing rules with their severity, readable without JavaScript
+    assert "report.complete" in text and "t2.regulation.authority" in text and "<script" not in text

@@ -39,5 +39,7 @@ def read_html(source: str) -> tuple[str, str | None, list[Row]]:
     # page text with block boundaries kept as line breaks, for metadata and narrative cues
     for el in doc.iter(*_BLOCK_TAGS):
         el.tail = "\n" + (el.tail or "")
-    text = "\n".join(line for line in (collapse_ws(x) for x in normalize(doc.text_content()).splitlines()) if line)
+    text = "\n".join(
+        line for line in (collapse_ws(x) for x in normalize(doc.text_content()).splitlines()) if line
+    )
     return text, title, rows
