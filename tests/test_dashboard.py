@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
@@ -15,22 +14,25 @@ from etl import pipeline
 from etl.dashboard import render, write_dashboard
 from etl.load import mart_rows
 from etl.warehouse import Target
-from tests.test_warehouse import build_landing
+from tests.test_warehouse import build_landing, in_ci
 
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 WINDOW = (1280, 2000)
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
 
 
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
         if path := shutil.which(name):
             return path
-    if _in_ci():
+    if in_ci():
         pytest.fail("CI: no chromium binary on PATH (.ci/run should install it: apt-get install -y chromium)")
     pytest.skip("no chromium binary on PATH: install it with `apt-get install -y chromium` to run this test")
 
@@ -78,15 +80,16 @@ def test_dashboard_renders_in_headless_chromium(workdir, tmp_path):
     sections = re.findall(r'<section class="province" id="p-\d+" data-province="([^"]+)"', text)
     assert sections == ["江苏省", "浙江省", "福建省"]
     # 江苏 2021: applications 105 + 40, disclosure rate 116 / 140; 浙江 2021: 59 applications, 41 / 57
-    js = text[text.index('data-province="江苏省"'):text.index('data-province="浙江省"')]
+    js = text[text.index('data-province="江苏省"') : text.index('data-province="浙江省"')]
     assert ">145<" in js and ">82.9%<" in js and "reconciliation warnings" in js
-    zj = text[text.index('data-province="浙江省"'):text.index('data-province="福建省"')]
+    zj = text[text.index('data-province="浙江省"') : text.index('data-province="福建省"')]
     assert ">59<" in zj and ">71.9%<" in zj and ">75.0%<" in zj  # 3 of 4 reports pass the blocking rules
     assert text.count("<svg") >= 6
 
     shot = tmp_path / "dashboard.png"
-    png = _run_chromium([f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", url],
-                        tmp_path / "profile-shot")
+    png = _run_chromium(
+        [f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", url], tmp_path / "profile-shot"
+    )
     assert png.returncode == 0, png.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"

@@ -39,8 +39,8 @@ def _relayout(
             i = rng.randrange(len(cells))
             if where == 0 and cells[i][:1].isdigit():
                 cells[i] = f"{cells[i]} {rng.choice(SPAM)}"
-            elif where == 1:
-                cells.append(rng.choice(SPAM))
+            elif where == 1:  # an extra cell at the end of the row, before the row's closing separator
+                cells.insert(len(cells) - 1 if cells[-1] == "" else len(cells), rng.choice(SPAM))
             else:
                 out.append(rng.choice(SPAM))
         if rng.random() < label_breaks and len(cells[0]) > 6 and not cells[0][:1].isdigit():

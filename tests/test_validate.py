@@ -10,7 +10,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, TEMPLATES, cells, codes, t3_outcome_rows, t3_rows
+from etl.spec import (
+    APPLICANT_COLUMNS,
+    T4_BLOCKS,
+    T4_COLUMNS,
+    TEMPLATES,
+    cells,
+    codes,
+    t3_outcome_rows,
+    t3_rows,
+)
 from etl.validate import (
     FAILURE_COLUMNS,
     build_suite,
@@ -58,7 +67,9 @@ def consistent_report(template: str, seed: int) -> dict[str, float]:
     return cells
 
 
-def frame(template: str, reports: dict[str, dict[str, float]], **report_columns: dict[str, object]) -> pd.DataFrame:
+def frame(
+    template: str, reports: dict[str, dict[str, float]], **report_columns: dict[str, object]
+) -> pd.DataFrame:
     """report_id + the cells; report_columns: column -> {report_id: value} (unresolved, narrative, scope, adcode)."""
     rows = [{"report_id": rid, **{c: cells[c] for c in codes(template)}} for rid, cells in reports.items()]
     df = pd.DataFrame(rows).astype({c: "float64" for c in codes(template)})
@@ -92,10 +103,15 @@ def test_rules_cover_the_spec(template: str) -> None:
         {"cell.integer"} if template == "2019" else set()
     )
     warnings = {"t2.unresolved", "t2.regulation.authority"} | {
-        f"narrative.{k}" for k in ("received", "new_received", "carried_over", "carried_forward", "review", "litigation")
+        f"narrative.{k}"
+        for k in ("received", "new_received", "carried_over", "carried_forward", "review", "litigation")
     }
     if template == "2021":
-        warnings |= {"t2.fees.amount_unit", "t2.issued_vs_in_force.regulation", "t2.issued_vs_in_force.normative_document"}
+        warnings |= {
+            "t2.fees.amount_unit",
+            "t2.issued_vs_in_force.regulation",
+            "t2.issued_vs_in_force.normative_document",
+        }
     n_blocking = n_rows + 7 + 7 + 3 + len(families) + 1  # + report.complete
     assert len(ids) == len(set(ids)) == n_blocking + len(warnings)
     assert {"t3.row_total.granted", "t3.col_outcomes.natural_person", "t3.col_balance.total"} <= set(ids)
@@ -327,7 +343,9 @@ def test_expectation_errors_are_not_passes(monkeypatch) -> None:
 # --- the real corpus -----------------------------------------------------------------------------
 
 
-def real_frame(stems: list[str], narrative: dict[str, dict[str, int]] | None = None) -> tuple[str, pd.DataFrame]:
+def real_frame(
+    stems: list[str], narrative: dict[str, dict[str, int]] | None = None
+) -> tuple[str, pd.DataFrame]:
     if not REAL.is_dir():
         pytest.skip(f"{REAL} not present")
     labels = {s: json.loads((REAL / f"{s}.expected.json").read_text(encoding="utf-8")) for s in stems}
@@ -361,7 +379,9 @@ def test_real_reports_2021() -> None:
     }
     hit = row(failures, "fj-pingtan-2021", "t2.unresolved")
     assert hit["severity"] == "warning"
-    assert json.loads(hit["cells"]) == [f"t2.normative_document.{c}" for c in ("issued", "repealed", "in_force")]
+    assert json.loads(hit["cells"]) == [
+        f"t2.normative_document.{c}" for c in ("issued", "repealed", "in_force")
+    ]
     hit = row(failures, "js-huaian-hongze-2023", "t4.block_total.review")
     assert (hit["expected"], hit["found"]) == ("11", "0")
     hit = row(failures, "js-huaian-hongze-2023", "t4.block_total.litigation_after_review")
@@ -442,9 +462,17 @@ def test_fee_amount_that_looks_like_yuan_warns() -> None:
 
 def test_issued_above_in_force_plus_repealed_warns() -> None:
     ok = consistent_report("2021", 5)
-    bad = dict(ok, **{"t2.normative_document.issued": 69.0, "t2.normative_document.repealed": 3.0,
-                      "t2.normative_document.in_force": 60.0})
-    tight = dict(ok, **{"t2.regulation.issued": 5.0, "t2.regulation.repealed": 2.0, "t2.regulation.in_force": 3.0})
+    bad = dict(
+        ok,
+        **{
+            "t2.normative_document.issued": 69.0,
+            "t2.normative_document.repealed": 3.0,
+            "t2.normative_document.in_force": 60.0,
+        },
+    )
+    tight = dict(
+        ok, **{"t2.regulation.issued": 5.0, "t2.regulation.repealed": 2.0, "t2.regulation.in_force": 3.0}
+    )
     failures = validate_frame(frame("2021", {"bad": bad, "tight": tight, "ok": ok}), "2021")
     assert failed(failures) == {("bad", "t2.issued_vs_in_force.normative_document")}
     hit = row(failures, "bad", "t2.issued_vs_in_force.normative_document")
@@ -466,8 +494,12 @@ def test_regulations_made_by_an_issuer_without_the_power_warn() -> None:
     reports = {rid: makes for rid in issuers}
     reports["county_none_made"] = consistent_report("2021", 7) | {"t2.regulation.issued": 0.0}
     issuers["county_none_made"] = ("government", "331123")
-    df = frame("2021", reports, scope={k: v[0] for k, v in issuers.items()},
-               adcode={k: v[1] for k, v in issuers.items()})
+    df = frame(
+        "2021",
+        reports,
+        scope={k: v[0] for k, v in issuers.items()},
+        adcode={k: v[1] for k, v in issuers.items()},
+    )
     failures = validate_frame(df, "2021")
     assert failed(failures) == {
         (rid, "t2.regulation.authority") for rid in ("department", "county", "prefecture_office")
@@ -496,7 +528,8 @@ def test_stated_figures_takes_only_clear_patterns() -> None:
         "政府信息公开行政复议 2 件、行政诉讼 1 件。"
     ) == {"new_received": 1203, "carried_over": 3, "carried_forward": 4, "review": 2, "litigation": 1}
     assert stated_figures("本年度全区共收到70件申请,及时依法依规办结69件,1件结转下年度继续办理") == {
-        "received": 70, "carried_forward": 1,
+        "received": 70,
+        "carried_forward": 1,
     }
     # never a guess: last year's figure, a part, a joint count, a number without 件, disagreeing mentions
     assert stated_figures("上年受理政府信息公开申请60件。其中网络申请16件。") == {}
@@ -518,7 +551,10 @@ REAL_NARRATIVES = {
     "fj-pingtan-2021": ("fj-pingtan-2021.page.txt", {"received": 70, "carried_forward": 1}),
     # 收到…申请75件 = 一 74 + 二 1: the 'received' reading that includes last year's carry-over
     "fj-pingtan-2022": ("fj-pingtan-2022.page.html", {"received": 75, "review": 2, "litigation": 1}),
-    "sh-shanghai-govoffice-2019": ("sh-shanghai-govoffice-2019.html", {"received": 859, "carried_over": 18, "review": 7}),
+    "sh-shanghai-govoffice-2019": (
+        "sh-shanghai-govoffice-2019.html",
+        {"received": 859, "carried_over": 18, "review": 7},
+    ),
     "suichang-2021": ("suichang-2021.txt", {"received": 44}),
     "sh-stcsm-kewei-2024": ("sh-stcsm-kewei-2024.md", {"received": 34, "carried_over": 2}),
 }
@@ -540,16 +576,27 @@ def test_narrative_figures_that_differ_from_the_tables_warn() -> None:
     new, carried = ok["t3.new_received.total"], ok["t3.carried_over.total"]
     lit = ok["t4.litigation_direct.total"] + ok["t4.litigation_after_review.total"]
     consistent = {
-        "received": new + carried, "new_received": new, "carried_over": carried,
-        "carried_forward": ok["t3.carried_forward.total"], "review": ok["t4.review.total"], "litigation": lit,
+        "received": new + carried,
+        "new_received": new,
+        "carried_over": carried,
+        "carried_forward": ok["t3.carried_forward.total"],
+        "review": ok["t4.review.total"],
+        "litigation": lit,
     }
-    off = {"received": new + carried + 5, "new_received": new + 1, "review": ok["t4.review.total"] + 2,
-           "litigation": 0, "carried_over": carried}
+    off = {
+        "received": new + carried + 5,
+        "new_received": new + 1,
+        "review": ok["t4.review.total"] + 2,
+        "litigation": 0,
+        "carried_over": carried,
+    }
     reports = {"consistent": ok, "received_is_new": ok, "off": ok, "silent": ok}
     narrative = as_json({"consistent": consistent, "received_is_new": {"received": new}, "off": off})
     failures = validate_frame(frame("2021", reports, narrative=narrative), "2021")
     assert failed(failures) == {
-        ("off", "narrative.received"), ("off", "narrative.new_received"), ("off", "narrative.review"),
+        ("off", "narrative.received"),
+        ("off", "narrative.new_received"),
+        ("off", "narrative.review"),
         ("off", "narrative.litigation"),
     }
     assert set(failures["severity"]) == {"warning"}
@@ -579,7 +626,9 @@ def routed(tmp_path_factory):
     warned = warned.replace("行政规范性文件 | 41 | 1 | 336 |", "行政规范性文件 | 41 | 1 |")
     (landing / "songyang-2021.txt").write_text(warned, encoding="utf-8")
     # 表四's only data row gone: its 15 cells are not found -> blocking
-    lines = [ln for ln in seed.replace("遂昌", "云和").splitlines() if not ln.startswith("2 | 0 | 0 | 0 | 2 | 3 |")]
+    lines = [
+        ln for ln in seed.replace("遂昌", "云和").splitlines() if not ln.startswith("2 | 0 | 0 | 0 | 2 | 3 |")
+    ]
     (landing / "yunhe-2021.txt").write_text("\n".join(lines), encoding="utf-8")
     plan = pipeline.extract("routing", str(landing), str(root / "work"))
     pipeline.transform(plan["run_dir"], [pipeline.parse_batch(b) for b in plan["batches"]])
@@ -599,7 +648,10 @@ def test_warnings_load_and_missing_tables_quarantine(routed) -> None:
     con = duckdb.connect(str(work / "warehouse.duckdb"), read_only=True)
     try:
         warnings = con.execute("SELECT source_file, rule_id FROM report_warning ORDER BY ALL").fetchall()
-        assert warnings == [("songyang-2021.txt", "t2.regulation.authority"), ("songyang-2021.txt", "t2.unresolved")]
+        assert warnings == [
+            ("songyang-2021.txt", "t2.regulation.authority"),
+            ("songyang-2021.txt", "t2.unresolved"),
+        ]
         nulls = con.execute("""
             SELECT c.code FROM fact_cell c JOIN dim_report r USING (report_id)
             WHERE r.source_file = 'songyang-2021.txt' AND c.value IS NULL ORDER BY c.code""").fetchall()
@@ -618,7 +670,9 @@ def test_data_docs_are_built_and_readable_offline(routed) -> None:
     assert index == run_dir / "data_docs" / "index.html" and index.is_file()
     pages = list(index.parent.rglob("*.html"))
     assert any("validations" in p.parts for p in pages) and any("expectations" in p.parts for p in pages)
-    remote = re.compile(r"<link\b[^>]*href=\"https?:|<script\b[^>]*src=\"https?:|@import\s+url\(\"?https?:", re.I)
+    remote = re.compile(
+        r"<link\b[^>]*href=\"https?:|<script\b[^>]*src=\"https?:|@import\s+url\(\"?https?:", re.I
+    )
     for page in pages:
         text = page.read_text(encoding="utf-8")
         assert not remote.search(text), page

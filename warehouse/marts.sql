@@ -1,6 +1,6 @@
 -- Marts, rebuilt from the published facts after every load, in one transaction (etl/warehouse/marts.py).
 -- One text for DuckDB and PostgreSQL: round4(x) and ratio4(n, d) are macros expanded by etl/warehouse/sql.py
--- (PostgreSQL has no ROUND(double, int) and divides integers as integers). No `;` inside literals or comments.
+-- (PostgreSQL has no ROUND(double, int) and divides integers as integers). No `;` or `--` inside string literals.
 -- Counts are stored as DOUBLE PRECISION in fact_cell (fee amounts carry decimals) and cast back to BIGINT here.
 -- Every column is described in docs/data_dictionary.md.
 --

@@ -40,23 +40,34 @@ def _unmark(line: str) -> str | None:
 
 
 def text_rows(text: str) -> list[Row]:
-    """Rows of a flattened-table text: one row per line, cells split on '|' (or tabs)."""
-    rows = []
+    """Rows of a flattened-table text: one row per line, cells split on '|' (or tabs).
+
+    A trailing separator closes the row, a leading one opens it: neither delimits an empty cell. In documents
+    whose rows are written "a | b |" (not markdown's "| a | b |"), a line that starts with the separator is the
+    rest of a broken row or an all-blank row, and an empty cell may have been lost at its start: that position
+    is recorded as a break for the table reader to fill only when the row is one cell short.
+    """
+    lines = []
     for i, raw in enumerate(text.splitlines(), start=1):
         line = _unmark(raw)
-        if line is None or not line.strip():
-            continue
-        sep = "|" if "|" in line else ("\t" if "\t" in line else None)
+        if line is not None and line.strip():
+            lines.append((i, line, "|" if "|" in line else ("\t" if "\t" in line else None)))
+    framed = [ln.lstrip(" \u3000").startswith(sep) for _, ln, sep in lines if sep]
+    markdown_style = sum(framed) * 2 > len(framed)
+    rows = []
+    for i, line, sep in lines:
+        breaks: list[int] = []
         if sep is None:
             cells = [line.strip()]
         else:
             cells = [c.strip() for c in line.split(sep)]
-            # a leading/trailing separator frames the row; it does not delimit an empty cell
             if cells and cells[0] == "" and line.lstrip(" \u3000").startswith(sep):
                 cells = cells[1:]
+                if not markdown_style:
+                    breaks = [0]
             if cells and cells[-1] == "" and line.rstrip(" \u3000\r").endswith(sep):
                 cells = cells[:-1]
-        rows.append(Row(cells=cells, where=f"line {i}"))
+        rows.append(Row(cells=cells, where=f"line {i}", breaks=breaks))
     return rows
 
 

@@ -190,6 +190,7 @@ class _Reader:
         self.t2_cols = dict(spec.t2_rows(template))
         self.filled: set[str] = set()
         self.t4_slots: list[tuple[Slot, str]] = []
+        self.t4_breaks: list[int] = []  # slot positions where 表四's values were split across lines
         self.t2_units: dict[str, str] = {}
         self.short: tuple[str, str, tuple[str, ...], _DataRow] | None = None  # a row still short of values
         self.section: str | None = None  # None -> t2 -> t3 -> t4 -> done; only ever moves forward
@@ -257,6 +258,8 @@ class _Reader:
                     continue
             if self.section == "t4":
                 self.section = self._t4_row(dr)
+            elif self.short is not None and not dr.label and dr.slots and self._continue_short(dr):
+                pass  # the rest of a row broken across lines, blanks included
             elif self._is_text(dr):
                 self._text_row(dr)
             else:
@@ -350,6 +353,8 @@ class _Reader:
             return "done"
         if dr.label and all(s.is_blank for s in dr.slots):
             return "t4"  # a header row (padding cells are not values)
+        at = len(self.t4_slots)
+        self.t4_breaks += [at + b for b in dr.breaks] + ([at] if at else [])
         self.t4_slots.extend((s, dr.where) for s in dr.slots)
         return "done" if len(self.t4_slots) >= 15 else "t4"
 
@@ -409,6 +414,11 @@ class _Reader:
         slots = self.t4_slots
         if not slots:
             return
+        if len(slots) == 14 and self.t4_breaks:
+            # a line break swallowed an empty cell, as in 表三's broken rows
+            at = self.t4_breaks[0]
+            slots = [*slots[:at], (Slot(None, ""), slots[min(at, 13)][1]), *slots[at:]]
+            self.out.notes.append("表四: one value short at a line break; empty cell assumed there")
         if len(slots) != 15:
             self.out.notes.append(f"表四: {len(slots)} values found, 15 expected")
             if len(slots) < 15:

@@ -52,7 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         if args.n is None or args.out is None:
             ap.error("--n and --out are required (or --sample)")
-        cfg = Config(args.seed, args.formats, args.violation_rate, args.noise_rate)
+        cfg = Config(
+            seed=args.seed,
+            formats=args.formats,
+            violation_rate=args.violation_rate,
+            noise_rate=args.noise_rate,
+        )
         if args.cells_only:
             stats = corpus.write_cells(args.n, cfg, args.out)
         else:

@@ -5,6 +5,7 @@ Hive partition, as there); cell codes and report ids are dictionary-encoded."""
 from __future__ import annotations
 
 import json
+from array import array
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ class _YearBuffer:
         self.out, self.year = out, year
         self.codes = codes(template)
         self.reports: list[dict] = []
-        self.values: list[float] = []
+        self.values = array("d")  # 8 bytes a cell, not a Python float object
         self.units: list[dict[str, str]] = []
         self.writers: dict[str, pq.ParquetWriter] = {}
 
@@ -70,7 +71,7 @@ class _YearBuffer:
                 "code": pa.DictionaryArray.from_arrays(
                     pa.array(np.tile(np.arange(k, dtype=np.int16), n)), pa.array(self.codes, pa.string())
                 ),
-                "value": pa.array(np.asarray(self.values, dtype=np.float64)),
+                "value": pa.array(np.frombuffer(self.values, dtype=np.float64)),
                 "is_blank": pa.array(np.zeros(n * k, dtype=bool)),
                 "unit": unit_col,
             },
@@ -78,7 +79,7 @@ class _YearBuffer:
         )
         self._write("cells", cells)
         self._write("reports", pa.Table.from_pylist(self.reports, schema=REPORT_SCHEMA))
-        self.reports, self.values, self.units = [], [], []
+        self.reports, self.values, self.units = [], array("d"), []
 
     def _write(self, name: str, table: pa.Table) -> None:
         if name not in self.writers:

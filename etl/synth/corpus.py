@@ -71,7 +71,7 @@ def write_corpus(
         for chunk in _chunks(iter_reports(n, cfg), _CHUNK):
             tasks = [(spec, out) for spec in chunk]
             results: Iterable[tuple[str, int]] = (
-                pool.imap(_write_task, tasks) if pool else map(_write_task, tasks)
+                pool.imap(_write_task, tasks, chunksize=16) if pool else map(_write_task, tasks)
             )
             for fmt, size in results:
                 stats["reports"] += 1
@@ -121,7 +121,7 @@ def synthetic_report_id(stem: str) -> str:
     return hashlib.sha256(stem.encode()).hexdigest()[:20]
 
 
-def write_cells(n: int, cfg: Config, out: Path, batch: int = 20_000) -> dict:
+def write_cells(n: int, cfg: Config, out: Path, batch: int = 10_000) -> dict:
     """No documents: Hive-partitioned Parquet of the labels, shaped like the staging tables of etl.transform
     (<out>/reports/year=Y/*.parquet one row per report, <out>/cells/year=Y/*.parquet one row per report and
     cell code), for loading a warehouse directly."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 from etl.spec import APPLICANT_COLUMNS, codes
@@ -53,7 +53,6 @@ class ReportSpec:
     injected: str | None  # the violation class applied, if any
     noisy: bool
     seed: str  # the report's own random stream (rendering, noise)
-    extra: dict = field(default_factory=dict)
 
     @property
     def template(self) -> str:
@@ -99,9 +98,8 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
     for year, n_new in zip(years, vals.yearly_counts(prof, len(years), rng), strict=True):
         template = template_of(year)
         fmt = rng.choice(cfg.formats)
-        if (
-            fmt == "glued" and prof.mu > 4 and len(cfg.formats) > 1
-        ):  # dumps keep small issuers' digit runs short
+        # glued dumps go to small issuers (their digit runs stay splittable), unless only dumps are asked for
+        if fmt == "glued" and prof.mu > 4 and len(cfg.formats) > 1:
             fmt = rng.choice([f for f in cfg.formats if f != "glued"])
         cls = None
         if rng.random() < cfg.violation_rate:

@@ -34,6 +34,7 @@ def regulation_power(scope: str | None, adcode: str | None) -> float:
 
 def regulation_powers(scope: pd.Series, adcode: pd.Series) -> pd.Series:
     """regulation_power per row, computed once per distinct (scope, adcode)."""
+
     def plain(s: pd.Series) -> list:
         return s.astype(object).where(s.notna(), None).tolist()  # None, not NaN: hashable and equal to itself
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from etl.spec import APPLICANT_COLUMNS
@@ -37,24 +36,32 @@ KEYS = ["report_id", "issuer", "year", "template"]
 
 
 def warehouse_reports(db: Path, wanted: pd.DataFrame) -> pd.DataFrame:
-    """Published reports of the wanted (issuer, year) pairs: KEYS + CODES columns (empty if no warehouse)."""
+    """Published reports of the wanted (issuer, year) pairs: KEYS + CODES columns. Empty when there is no
+    warehouse yet. The warehouse is etl.warehouse's (DuckDB at `db`, or PostgreSQL when configured), read-only."""
+    from etl.warehouse import connect, resolve
+
     out = pd.DataFrame(columns=[*KEYS, *CODES])
-    if not db.exists() or wanted.empty:
+    target = resolve(db)
+    if wanted.empty or (target.duckdb_path is not None and not target.duckdb_path.exists()):
         return out
-    con = duckdb.connect(str(db), read_only=True)
+    wh = connect(target, read_only=True)
     try:
-        tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if not {"dim_report", "fact_cell"} <= tables:
+        if not {"dim_report", "fact_cell"} <= set(wh.tables()):
             return out
-        con.register("wanted", wanted[["issuer", "year"]].drop_duplicates())
-        con.register("codes", pd.DataFrame({"code": list(CODES)}))
-        long = con.execute("""
-            SELECT r.report_id, r.issuer, r.year, r.template, c.code, c.value
-            FROM dim_report r JOIN wanted w ON r.issuer = w.issuer AND r.year = w.year
-            JOIN fact_cell c ON c.report_id = r.report_id JOIN codes USING (code)
-        """).df()
+        years = sorted({int(y) for y in wanted["year"]})
+        rows = wh.fetchall(
+            "SELECT r.report_id, r.issuer, r.year, r.template, c.code, c.value "
+            "FROM dim_report r JOIN fact_cell c ON c.report_id = r.report_id "
+            f"WHERE r.year IN ({', '.join('?' * len(years))}) AND c.code IN ({', '.join('?' * len(CODES))})",
+            [*years, *CODES],
+        )
     finally:
-        con.close()
+        wh.close()
+    long = pd.DataFrame(rows, columns=[*KEYS, "code", "value"])
+    keep = pd.MultiIndex.from_frame(long[["issuer", "year"]]).isin(
+        pd.MultiIndex.from_frame(wanted[["issuer", "year"]].astype({"year": "int64"}))
+    )
+    long = long[keep].astype({"year": "int64", "value": "float64"})
     if long.empty:
         return out
     wide = long.pivot(index=KEYS, columns="code", values="value")
@@ -90,19 +97,31 @@ def validate_pairs(pairs: pd.DataFrame, runs: list[SuiteRun] | None = None) -> p
     if failures.empty:
         return failures
     prev = pairs.set_index("report_id").loc[failures["report_id"]]
-    note = " (last year: report " + prev["prev_report_id"].astype(str) + ", " + prev["prev_year"].astype(str) + ")"
+    note = (
+        " (last year: report "
+        + prev["prev_report_id"].astype(str)
+        + ", "
+        + prev["prev_year"].astype(str)
+        + ")"
+    )
     failures["message"] = failures["message"] + note.to_numpy()
     return failures
 
 
-def validate_crossyear(current: pd.DataFrame, previous_staged: pd.DataFrame, warehouse: Path | None,
-                       runs: list[SuiteRun] | None = None) -> pd.DataFrame:
+def validate_crossyear(
+    current: pd.DataFrame,
+    previous_staged: pd.DataFrame,
+    warehouse: Path | None,
+    runs: list[SuiteRun] | None = None,
+) -> pd.DataFrame:
     """current: this run's reports (KEYS + CODES); previous_staged: those the loader keeps (one per issuer-
     year). Last year's report comes from previous_staged, else from the warehouse."""
     wanted = current.dropna(subset=["issuer"]).assign(year=lambda d: d["year"] - 1)[["issuer", "year"]]
     published = warehouse_reports(warehouse, wanted) if warehouse else pd.DataFrame(columns=[*KEYS, *CODES])
     staged_keys = set(zip(previous_staged["issuer"], previous_staged["year"], strict=True))
-    published = published[[k not in staged_keys for k in zip(published["issuer"], published["year"], strict=True)]]
+    published = published[
+        [k not in staged_keys for k in zip(published["issuer"], published["year"], strict=True)]
+    ]
     frames = [f for f in (previous_staged, published) if not f.empty]
     previous = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEYS, *CODES])
     return validate_pairs(pair_frame(current, previous), runs)

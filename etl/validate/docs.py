@@ -34,9 +34,11 @@ from etl.validate.run import SuiteRun
 SITE = "run"
 OFFLINE_CSS = "static/styles/offline.css"
 # What SUMMARY leaves out of COMPLETE: the full unexpected lists (and GE's pandas query naming every row).
+# The index list is put back as its first 20 rows, so GE's page names those reports' ids.
 _COMPLETE_ONLY = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
 _REMOTE_TAG = re.compile(
-    r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>|<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I
+    r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>|<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>",
+    re.I,
 )
 _INLINE_SCRIPT = re.compile(r"<script>.*?</script>", re.S | re.I)
 _REMOTE_LOGO = re.compile(r"https://great-expectations-web-assets\.s3[^\"]*/logo-long\.png[^\"]*")
@@ -62,7 +64,8 @@ th{background:#f1f3f5}
 .badge{display:inline-block;padding:.1rem .4rem;border-radius:.25rem;background:#e9ecef;font-size:85%}
 .text-danger,.failed{color:#b02a37}.text-success,.passed{color:#146c43}
 .ok{color:#146c43}.blocking{color:#b02a37;font-weight:600}.warning{color:#8a5a00;font-weight:600}
-.d-none,.invisible,.btn,button,.fas,.far,.fa,.cooltip>span,#ge-cta-footer{display:none}
+.d-none,.invisible,.btn,button,.cooltip>span,#ge-cta-footer,footer{display:none}
+.fas{font-style:normal;font-weight:700}.fa-check-circle::before{content:"✓ passed"}.fa-times::before{content:"✗ failed"}
 img{max-height:48px}
 ul.nav{list-style:none;padding:0;display:flex;gap:1rem}
 code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:90%}
@@ -76,6 +79,8 @@ def summarised(result: ExpectationSuiteValidationResult, run_name: str) -> Expec
     for r in result.results:
         trimmed = copy.copy(r)
         trimmed.result = {k: v for k, v in (r.result or {}).items() if k not in _COMPLETE_ONLY}
+        if sample := trimmed.result.get("partial_unexpected_index_list"):
+            trimmed.result["unexpected_index_list"] = sample
         out.results.append(trimmed)
     out.meta = dict(result.meta)
     run_time = getattr(result.meta.get("run_id"), "run_time", None)
@@ -106,8 +111,12 @@ def _offline(page: Path, root: Path) -> None:
     page.write_text(text, encoding="utf-8")
 
 
-def _index(root: Path, run_name: str, pages: list[tuple[SuiteRun, ExpectationSuiteValidationResult, Path]],
-           suite_pages: dict[str, Path]) -> str:
+def _index(
+    root: Path,
+    run_name: str,
+    pages: list[tuple[SuiteRun, ExpectationSuiteValidationResult, Path]],
+    suite_pages: dict[str, Path],
+) -> str:
     esc = html.escape
     rows, failing = [], []
     for run, result, page in pages:
@@ -124,11 +133,12 @@ def _index(root: Path, run_name: str, pages: list[tuple[SuiteRun, ExpectationSui
                 count = (r.result or {}).get("unexpected_count", "")
                 failing.append(
                     f"<tr><td>{esc(run.batch)}</td><td>{esc(meta.get('rule_id', ''))}</td>"
-                    f"<td class=\"{esc(meta.get('severity', ''))}\">{esc(meta.get('severity', ''))}</td>"
+                    f'<td class="{esc(meta.get("severity", ""))}">{esc(meta.get("severity", ""))}</td>'
                     f"<td>{count}</td><td>{esc(r.expectation_config.description or '')}</td></tr>"
                 )
     suites = "".join(
-        f'<li><a href="{esc(p.relative_to(root).as_posix())}">{esc(name)}</a></li>' for name, p in sorted(suite_pages.items())
+        f'<li><a href="{esc(p.relative_to(root).as_posix())}">{esc(name)}</a></li>'
+        for name, p in sorted(suite_pages.items())
     )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>Validation — {esc(run_name)}</title>
@@ -155,12 +165,15 @@ def build_data_docs(runs: list[SuiteRun], out_dir: Path, run_name: str) -> Path:
     shutil.rmtree(out_dir, ignore_errors=True)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    context.add_data_docs_site(SITE, {
-        "class_name": "SiteBuilder",
-        "show_how_to_buttons": False,
-        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir)},
-        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-    })
+    context.add_data_docs_site(
+        SITE,
+        {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
     for suite in {run.suite.name: run.suite for run in runs}.values():
         context.suites.add(_fresh(suite))
     stored = []

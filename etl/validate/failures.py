@@ -32,11 +32,20 @@ def fmt(values: pd.Series) -> pd.Series:
     return pd.Series(out, index=values.index, dtype="str")
 
 
-def _rows(meta: dict[str, Any], ids: list[str], cells: Any, expected: Any, found: Any, message: Any) -> pd.DataFrame:
-    return pd.DataFrame({
-        "report_id": ids, "rule_id": meta["rule_id"], "severity": meta["severity"], "cells": cells,
-        "expected": expected, "found": found, "message": message,
-    })[FAILURE_COLUMNS]
+def _rows(
+    meta: dict[str, Any], ids: list[str], cells: Any, expected: Any, found: Any, message: Any
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "report_id": ids,
+            "rule_id": meta["rule_id"],
+            "severity": meta["severity"],
+            "cells": cells,
+            "expected": expected,
+            "found": found,
+            "message": message,
+        }
+    )[FAILURE_COLUMNS]
 
 
 def _sum(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
@@ -44,18 +53,31 @@ def _sum(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: 
     parts, totals = fmt(rows[meta["parts"]].sum(axis=1)), fmt(rows[meta["totals"]].sum(axis=1))
     cells = json.dumps(meta["cells"], ensure_ascii=False)
     if meta["kind"] == "at_most":  # Σ parts <= Σ totals: the bound is what was expected
-        return _rows(meta, ids, cells, totals.to_numpy(), parts.to_numpy(),
-                     (f"{description}: expected at most " + totals + ", found " + parts).to_numpy())
-    return _rows(meta, ids, cells, parts.to_numpy(), totals.to_numpy(),
-                 (f"{description}: expected " + parts + ", found " + totals).to_numpy())
+        return _rows(
+            meta,
+            ids,
+            cells,
+            totals.to_numpy(),
+            parts.to_numpy(),
+            (f"{description}: expected at most " + totals + ", found " + parts).to_numpy(),
+        )
+    return _rows(
+        meta,
+        ids,
+        cells,
+        parts.to_numpy(),
+        totals.to_numpy(),
+        (f"{description}: expected " + parts + ", found " + totals).to_numpy(),
+    )
 
 
 def _max(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
     (cell,) = meta["cells"]
     found = cell + "=" + fmt(data.loc[ids, cell])
     expected = f"at most {meta['limit']:g}"
-    return _rows(meta, ids, json.dumps([cell]), expected, found.to_numpy(),
-                 (f"{description}: " + found).to_numpy())
+    return _rows(
+        meta, ids, json.dumps([cell]), expected, found.to_numpy(), (f"{description}: " + found).to_numpy()
+    )
 
 
 def _presence(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
@@ -71,14 +93,22 @@ def _presence(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], descript
     out = []
     for i, rid in enumerate(ids):
         named = [cells[j] for j in np.flatnonzero(hits[i])]
-        reasons = json.loads(rows["unresolved"].iloc[i]) if isinstance(rows["unresolved"].iloc[i], str) else {}
+        reasons = (
+            json.loads(rows["unresolved"].iloc[i]) if isinstance(rows["unresolved"].iloc[i], str) else {}
+        )
         listed = "; ".join(f"{c} ({reasons.get(c) or 'no reason given'})" for c in named[:_LISTED])
         more = f"; … {len(named)} cells in all" if len(named) > _LISTED else ""
         out.append((rid, json.dumps(named, ensure_ascii=False), f"{len(named)} null: {listed}{more}"))
     frame = pd.DataFrame(out, columns=["report_id", "cells", "found"])
     expected = "no null cell" if meta["kind"] == "complete" else "表二 cells resolved"
-    return _rows(meta, ids, frame["cells"].to_numpy(), expected, frame["found"].to_numpy(),
-                 (f"{description}: " + frame["found"]).to_numpy())
+    return _rows(
+        meta,
+        ids,
+        frame["cells"].to_numpy(),
+        expected,
+        frame["found"].to_numpy(),
+        (f"{description}: " + frame["found"]).to_numpy(),
+    )
 
 
 def _authority(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
@@ -86,8 +116,14 @@ def _authority(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], descrip
     rows = data.loc[ids]
     found = cell + "=" + fmt(rows[cell])
     who = "scope=" + rows["scope"].astype(str) + ", adcode=" + rows["adcode"].astype(str)
-    return _rows(meta, ids, json.dumps([cell]), ("0 (" + who + ")").to_numpy(), found.to_numpy(),
-                 (f"{description}: " + found + " reported by an issuer without that power (" + who + ")").to_numpy())
+    return _rows(
+        meta,
+        ids,
+        json.dumps([cell]),
+        ("0 (" + who + ")").to_numpy(),
+        found.to_numpy(),
+        (f"{description}: " + found + " reported by an issuer without that power (" + who + ")").to_numpy(),
+    )
 
 
 def _stated(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
@@ -97,8 +133,14 @@ def _stated(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], descriptio
     for r in readings[1:]:
         expected = expected + " or " + r
     found = fmt(rows[meta["stated"]])
-    return _rows(meta, ids, json.dumps(meta["cells"], ensure_ascii=False), expected.to_numpy(), found.to_numpy(),
-                 (f"{description}: the text states " + found + " 件, the table " + expected).to_numpy())
+    return _rows(
+        meta,
+        ids,
+        json.dumps(meta["cells"], ensure_ascii=False),
+        expected.to_numpy(),
+        found.to_numpy(),
+        (f"{description}: the text states " + found + " 件, the table " + expected).to_numpy(),
+    )
 
 
 def _ratio(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
@@ -106,8 +148,14 @@ def _ratio(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description
     this, last = fmt(rows[meta["parts"][0]]), fmt(rows[meta["totals"][0]])
     limit = meta["limit"]
     expected = f"×{1 / limit:g} … ×{limit:g} of last year's " + last
-    return _rows(meta, ids, json.dumps(meta["cells"]), expected.to_numpy(), this.to_numpy(),
-                 (f"{description}: last year " + last + ", this year " + this).to_numpy())
+    return _rows(
+        meta,
+        ids,
+        json.dumps(meta["cells"]),
+        expected.to_numpy(),
+        this.to_numpy(),
+        (f"{description}: last year " + last + ", this year " + this).to_numpy(),
+    )
 
 
 # Which cells of a failing report broke a cell family's check (GE only says the report failed it).
@@ -124,7 +172,9 @@ def _cell_families(data: pd.DataFrame, hits: list[Hit]) -> pd.DataFrame:
         values = data.loc[ids, meta["cells"]]
         values.index.name, values.columns.name = "report_id", "cell"
         bad = values.where(_OFFENDING[meta["check"]](values)).stack().dropna().rename("value").reset_index()
-        longs.append(bad.assign(rule_id=meta["rule_id"], severity=meta["severity"], expected=meta["expected"]))
+        longs.append(
+            bad.assign(rule_id=meta["rule_id"], severity=meta["severity"], expected=meta["expected"])
+        )
     # A cell like -2.5 breaks both checks of its family: name it once, in the family's cell order.
     long = pd.concat(longs, ignore_index=True).drop_duplicates(["report_id", "rule_id", "cell"])
     order = {cell: i for meta, _ in hits for i, cell in enumerate(meta["cells"])}
@@ -140,8 +190,14 @@ def _cell_families(data: pd.DataFrame, hits: list[Hit]) -> pd.DataFrame:
 
 
 _EXPLAIN: dict[str, Callable[[pd.DataFrame, dict[str, Any], list[str], str], pd.DataFrame]] = {
-    "sum": _sum, "at_most": _sum, "max": _max, "complete": _presence, "unresolved": _presence,
-    "authority": _authority, "stated": _stated, "ratio": _ratio,
+    "sum": _sum,
+    "at_most": _sum,
+    "max": _max,
+    "complete": _presence,
+    "unresolved": _presence,
+    "authority": _authority,
+    "stated": _stated,
+    "ratio": _ratio,
 }
 
 
@@ -151,7 +207,11 @@ def explain(data: pd.DataFrame, hits: list[Hit], rules_meta: list[dict[str, Any]
     if not hits:
         return empty()
     descriptions = {r["rule_id"]: r["description"] for r in rules_meta}
-    frames = [_EXPLAIN[m["kind"]](data, m, ids, descriptions[m["rule_id"]]) for m, ids in hits if m["kind"] != "cells"]
+    frames = [
+        _EXPLAIN[m["kind"]](data, m, ids, descriptions[m["rule_id"]])
+        for m, ids in hits
+        if m["kind"] != "cells"
+    ]
     family_hits = [(m, ids) for m, ids in hits if m["kind"] == "cells"]
     if family_hits:
         frames.append(_cell_families(data, family_hits))
@@ -162,4 +222,3 @@ def explain(data: pd.DataFrame, hits: list[Hit], rules_meta: list[dict[str, Any]
         {"report": report_order.loc[out["report_id"]].to_numpy(), "rule": out["rule_id"].map(rule_order)}
     )
     return out.iloc[keys.sort_values(["report", "rule"], kind="stable").index].reset_index(drop=True)
-

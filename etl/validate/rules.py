@@ -134,7 +134,13 @@ def _cell_rules(template: str) -> list[Rule]:
     for c in cells(template):
         members[_cell_family(c.code, c.unit)].append(c.code)
     return [
-        Rule(family, "blocking", tuple(cs), f"every cell of this group is {CELL_FAMILIES[family][1]}", kind="cells")
+        Rule(
+            family,
+            "blocking",
+            tuple(cs),
+            f"every cell of this group is {CELL_FAMILIES[family][1]}",
+            kind="cells",
+        )
         for family, cs in members.items()
         if cs
     ]
@@ -143,33 +149,61 @@ def _cell_rules(template: str) -> list[Rule]:
 def _presence_rules(template: str) -> list[Rule]:
     t2 = tuple(c.code for c in cells(template) if c.table == "二")
     return [
-        Rule("report.complete", "blocking", codes(template),
-             "every cell of the template is present (a null cell the parser did not find means a missing "
-             "row or table; only 表二 cells it left unresolved on purpose may be null)",
-             kind="complete", tolerated=t2),
-        Rule("t2.unresolved", "warning", t2,
-             "表二 cells the parser left unresolved on purpose (e.g. glued digits): the report loads with them null",
-             kind="unresolved"),
+        Rule(
+            "report.complete",
+            "blocking",
+            codes(template),
+            "every cell of the template is present (a null cell the parser did not find means a missing "
+            "row or table; only 表二 cells it left unresolved on purpose may be null)",
+            kind="complete",
+            tolerated=t2,
+        ),
+        Rule(
+            "t2.unresolved",
+            "warning",
+            t2,
+            "表二 cells the parser left unresolved on purpose (e.g. glued digits): the report loads with them null",
+            kind="unresolved",
+        ),
     ]
 
 
 def _t2_sanity_rules(template: str) -> list[Rule]:
     out = []
     if template == "2021":
-        out.append(Rule("t2.fees.amount_unit", "warning", ("t2.fees.amount",),
-                        f"行政事业性收费 amount (万元) above {FEE_LIMIT_WAN:,.0f} 万元: probably printed in 元",
-                        kind="max", limit=FEE_LIMIT_WAN))
+        out.append(
+            Rule(
+                "t2.fees.amount_unit",
+                "warning",
+                ("t2.fees.amount",),
+                f"行政事业性收费 amount (万元) above {FEE_LIMIT_WAN:,.0f} 万元: probably printed in 元",
+                kind="max",
+                limit=FEE_LIMIT_WAN,
+            )
+        )
         out += [
-            Rule(f"t2.issued_vs_in_force.{row}", "warning",
-                 (f"t2.{row}.issued", f"t2.{row}.in_force", f"t2.{row}.repealed"),
-                 f"表二 {row}: 本年制发 <= 现行有效 + 本年废止",
-                 parts=(f"t2.{row}.issued",), totals=(f"t2.{row}.in_force", f"t2.{row}.repealed"), kind="at_most")
+            Rule(
+                f"t2.issued_vs_in_force.{row}",
+                "warning",
+                (f"t2.{row}.issued", f"t2.{row}.in_force", f"t2.{row}.repealed"),
+                f"表二 {row}: 本年制发 <= 现行有效 + 本年废止",
+                parts=(f"t2.{row}.issued",),
+                totals=(f"t2.{row}.in_force", f"t2.{row}.repealed"),
+                kind="at_most",
+            )
             for row in ("regulation", "normative_document")
         ]
     made = REGULATIONS_MADE[template]
-    out.append(Rule("t2.regulation.authority", "warning", (made,),
-                    "规章 made (> 0) only by issuers that can make them: provincial and 设区的市 governments "
-                    "(not agencies, counties, 地区/盟)", kind="authority"))
+    out.append(
+        Rule(
+            "t2.regulation.authority",
+            "warning",
+            (made,),
+            "规章 made (> 0) only by issuers that can make them: provincial and 设区的市 governments "
+            "(not agencies, counties, 地区/盟)",
+            kind="authority",
+        )
+    )
     return out
 
 
@@ -192,8 +226,15 @@ NARRATIVE_CHECKS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
 
 def _narrative_rules() -> list[Rule]:
     return [
-        Rule(f"narrative.{key}", "warning", tuple(dict.fromkeys(c for alt in alts for c in alt)),
-             f"the figure the text states: {text}", kind="stated", stated=key, alternatives=alts)
+        Rule(
+            f"narrative.{key}",
+            "warning",
+            tuple(dict.fromkeys(c for alt in alts for c in alt)),
+            f"the figure the text states: {text}",
+            kind="stated",
+            stated=key,
+            alternatives=alts,
+        )
         for key, (alts, text) in NARRATIVE_CHECKS.items()
     ]
 
@@ -210,8 +251,12 @@ def rules(template: str) -> tuple[Rule, ...]:
     """All rules of a template, in a stable order (表三 rows, columns, balances, 表四, cell families,
     presence, 表二 sanity, narrative)."""
     out = (
-        *_t3_rules(template), *_t4_rules(), *_cell_rules(template), *_presence_rules(template),
-        *_t2_sanity_rules(template), *_narrative_rules(),
+        *_t3_rules(template),
+        *_t4_rules(),
+        *_cell_rules(template),
+        *_presence_rules(template),
+        *_t2_sanity_rules(template),
+        *_narrative_rules(),
     )
     return _check_unique(out, f"template {template}")
 
@@ -220,19 +265,35 @@ def rules(template: str) -> tuple[Rule, ...]:
 def crossyear_rules() -> tuple[Rule, ...]:
     """Rules over a report and the same issuer's report of the year before (its cells prefixed PREV)."""
     carry = [
-        _sum_rule(f"xyear.carry_over.{col}", [f"{PREV}t3.carried_forward.{col}"], [f"t3.carried_over.{col}"],
-                  f"表三 column {col}: 二 上年结转 = last year's 四 结转下年度继续办理", "warning")
+        _sum_rule(
+            f"xyear.carry_over.{col}",
+            [f"{PREV}t3.carried_forward.{col}"],
+            [f"t3.carried_over.{col}"],
+            f"表三 column {col}: 二 上年结转 = last year's 四 结转下年度继续办理",
+            "warning",
+        )
         for col in APPLICANT_COLUMNS
     ]
     in_force = [
-        _sum_rule(f"xyear.in_force.{row}", [f"{PREV}t2.{row}.in_force", f"t2.{row}.issued"],
-                  [f"t2.{row}.in_force", f"t2.{row}.repealed"],
-                  f"表二 {row}: last year's 现行有效 + 本年制发 = 现行有效 + 本年废止 (both 2021 template)", "warning")
+        _sum_rule(
+            f"xyear.in_force.{row}",
+            [f"{PREV}t2.{row}.in_force", f"t2.{row}.issued"],
+            [f"t2.{row}.in_force", f"t2.{row}.repealed"],
+            f"表二 {row}: last year's 现行有效 + 本年制发 = 现行有效 + 本年废止 (both 2021 template)",
+            "warning",
+        )
         for row in ("regulation", "normative_document")
     ]
-    jump = Rule("xyear.new_received_jump", "warning", ("t3.new_received.total",),
-                f"一 本年新收 总计 within ×{1 / JUMP_FACTOR:g} … ×{JUMP_FACTOR:g} of last year's "
-                f"(when both years >= {JUMP_FLOOR:g})",
-                parts=("t3.new_received.total",), totals=(f"{PREV}t3.new_received.total",), kind="ratio",
-                limit=JUMP_FACTOR, floor=JUMP_FLOOR)
+    jump = Rule(
+        "xyear.new_received_jump",
+        "warning",
+        ("t3.new_received.total",),
+        f"一 本年新收 总计 within ×{1 / JUMP_FACTOR:g} … ×{JUMP_FACTOR:g} of last year's "
+        f"(when both years >= {JUMP_FLOOR:g})",
+        parts=("t3.new_received.total",),
+        totals=(f"{PREV}t3.new_received.total",),
+        kind="ratio",
+        limit=JUMP_FACTOR,
+        floor=JUMP_FLOOR,
+    )
     return _check_unique((*carry, *in_force, jump), "crossyear")

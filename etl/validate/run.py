@@ -40,9 +40,12 @@ def checked_input(df: pd.DataFrame, columns: list[str], text_columns: list[str] 
     if df["report_id"].isna().any() or df["report_id"].duplicated().any():
         raise ValueError("report_id must be present and unique: GE's unexpected rows are mapped back by it")
     df = df.reset_index(drop=True)  # GE reports row positions; a duplicated index would misalign them
-    text = {c: df[c].astype(object).where(df[c].notna(), None) if c in df.columns else None for c in text_columns}
+    text = {
+        c: df[c].astype(object).where(df[c].notna(), None) if c in df.columns else None for c in text_columns
+    }
     return pd.concat(
-        [df["report_id"].astype(str), df[columns].astype("float64"), pd.DataFrame(text, index=df.index)], axis=1
+        [df["report_id"].astype(str), df[columns].astype("float64"), pd.DataFrame(text, index=df.index)],
+        axis=1,
     )
 
 
@@ -84,8 +87,9 @@ def _unexpected(result: ExpectationSuiteValidationResult) -> list[Hit]:
     return out
 
 
-def run_suite(data: pd.DataFrame, suite: ExpectationSuite, runs: list[SuiteRun] | None = None,
-              batch: str = "") -> pd.DataFrame:
+def run_suite(
+    data: pd.DataFrame, suite: ExpectationSuite, runs: list[SuiteRun] | None = None, batch: str = ""
+) -> pd.DataFrame:
     """Failures of a checked batch (see checked_input) against a suite; the result appended to runs."""
     derived = derive_columns(data, suite.meta)
     # GE sees report_id and numbers only: the text report columns are read by the pre-step alone.
@@ -95,8 +99,9 @@ def run_suite(data: pd.DataFrame, suite: ExpectationSuite, runs: list[SuiteRun] 
     return explain(derived.set_index("report_id"), _unexpected(result), suite.meta["rules"])
 
 
-def validate_frame(df: pd.DataFrame, template: str, *, runs: list[SuiteRun] | None = None,
-                   batch: str = "") -> pd.DataFrame:
+def validate_frame(
+    df: pd.DataFrame, template: str, *, runs: list[SuiteRun] | None = None, batch: str = ""
+) -> pd.DataFrame:
     """Failures of one template's reports: one row per (report, rule) that failed (FAILURE_COLUMNS).
 
     df: report_id, one float64 column per cell code of the template (NaN where null) and, optionally, the

@@ -26,8 +26,18 @@ from etl.validate.docs import build_data_docs
 from etl.validate.failures import FAILURE_COLUMNS, empty
 from etl.validate.run import SuiteRun, validate_frame
 
-REPORT_FIELDS = ["report_id", "source_file", "sha256", "file_format", "issuer", "year", "template", "scope",
-                 "adcode", "n_unresolved"]
+REPORT_FIELDS = [
+    "report_id",
+    "source_file",
+    "sha256",
+    "file_format",
+    "issuer",
+    "year",
+    "template",
+    "scope",
+    "adcode",
+    "n_unresolved",
+]
 NARRATIVE = "narrative"  # optional reports column: JSON of etl.validate.narrative.stated_figures
 
 
@@ -36,7 +46,10 @@ def _unresolved(part: pd.DataFrame) -> pd.Series:
     hits = part.loc[part["unresolved_reason"].notna(), ["report_id", "code", "unresolved_reason"]]
     hits = hits.sort_values("report_id", kind="stable")
     rows = zip(hits["report_id"], hits["code"], hits["unresolved_reason"], strict=True)
-    out = {rid: json.dumps({c: r for _, c, r in grp}, ensure_ascii=False) for rid, grp in groupby(rows, key=lambda t: t[0])}
+    out = {
+        rid: json.dumps({c: r for _, c, r in grp}, ensure_ascii=False)
+        for rid, grp in groupby(rows, key=lambda t: t[0])
+    }
     return pd.Series(out, dtype=object)
 
 
@@ -44,7 +57,9 @@ def _template_frame(part: pd.DataFrame, group: pd.DataFrame, template: str) -> p
     """validate_frame's input for one (year, template) group; a report with no cell rows is all null."""
     ids = pd.Index(group["report_id"])
     mine = part[part["report_id"].isin(ids)]
-    wide = mine.pivot(index="report_id", columns="code", values="value").reindex(index=ids, columns=list(codes(template)))
+    wide = mine.pivot(index="report_id", columns="code", values="value").reindex(
+        index=ids, columns=list(codes(template))
+    )
     wide["unresolved"] = _unresolved(mine).reindex(ids).to_numpy()
     extra = group.set_index("report_id").reindex(ids)
     for col in ("scope", "adcode", NARRATIVE):
@@ -56,8 +71,16 @@ def _kept(reports: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
     """The report the loader will keep for each issuer-year (etl.outcomes.decide), as a boolean mask."""
     blocking = failures[failures["severity"] == "blocking"].groupby("report_id")["rule_id"].agg(tuple)
     candidates = [
-        Candidate(r.source_file, r.sha256, r.file_format, r.report_id, r.issuer, int(r.year),
-                  int(r.n_unresolved), blocking.get(r.report_id, ()))
+        Candidate(
+            r.source_file,
+            r.sha256,
+            r.file_format,
+            r.report_id,
+            r.issuer,
+            int(r.year),
+            int(r.n_unresolved),
+            blocking.get(r.report_id, ()),
+        )
         for r in reports.itertuples(index=False)
     ]
     kept = {o.report_id for o in decide(candidates) if o.status != "duplicate"}
@@ -78,13 +101,21 @@ def validate_staging(run: Path, warehouse: Path | None) -> dict:
         cells = ds.dataset(cells_dir, partitioning="hive")
         xyear: list[pd.DataFrame] = []
         for year, of_year in reports.groupby("year"):
-            part = cells.to_table(columns=["report_id", "code", "value", "unresolved_reason"],
-                                  filter=ds.field("year") == int(year)).to_pandas()
+            part = cells.to_table(
+                columns=["report_id", "code", "value", "unresolved_reason"],
+                filter=ds.field("year") == int(year),
+            ).to_pandas()
             for template, group in of_year.groupby("template"):
                 frame = _template_frame(part, group, str(template))
-                frames.append(validate_frame(frame, str(template), runs=runs, batch=f"year={year} template={template}"))
+                frames.append(
+                    validate_frame(frame, str(template), runs=runs, batch=f"year={year} template={template}")
+                )
             few = part[part["code"].isin(XYEAR_CODES)]
-            xyear.append(few.pivot(index="report_id", columns="code", values="value").reindex(columns=list(XYEAR_CODES)))
+            xyear.append(
+                few.pivot(index="report_id", columns="code", values="value").reindex(
+                    columns=list(XYEAR_CODES)
+                )
+            )
         failures = pd.concat(frames, ignore_index=True)
         current = reports[KEYS].join(pd.concat(xyear), on="report_id")
         previous = current[_kept(reports, failures)]

@@ -92,7 +92,9 @@ def _stated(get: Getter, d: dict[str, Any]) -> pd.Series:
 
 def _gap(get: Getter, d: dict[str, Any]) -> pd.Series:
     stated = get([d["stated"]]).iloc[:, 0]
-    gaps = pd.concat([(stated - get(alt).sum(axis=1, skipna=False)).abs() for alt in d["alternatives"]], axis=1)
+    gaps = pd.concat(
+        [(stated - get(alt).sum(axis=1, skipna=False)).abs() for alt in d["alternatives"]], axis=1
+    )
     return gaps.min(axis=1)  # NaN only when the figure is not stated or no reading's cells are all known
 
 
@@ -171,24 +173,37 @@ def _common(rule: Rule, description: str | None = None, **meta: Any) -> dict[str
     return {
         "description": f"[{rule.rule_id} · {rule.severity}] {description or rule.description}",
         "severity": GX_SEVERITY[rule.severity],
-        "meta": {"rule_id": rule.rule_id, "severity": rule.severity, "kind": rule.kind, "cells": list(rule.cells),
-                 **meta},
+        "meta": {
+            "rule_id": rule.rule_id,
+            "severity": rule.severity,
+            "kind": rule.kind,
+            "cells": list(rule.cells),
+            **meta,
+        },
     }
 
 
 def _sum(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     negs = [_derive(derived, "neg", total, cells=[total]) for total in rule.totals]
-    return [gxe.ExpectMulticolumnSumToEqual(
-        column_list=[*rule.parts, *negs], sum_total=0, ignore_row_if="any_value_is_missing",
-        **_common(rule, parts=list(rule.parts), totals=list(rule.totals)),
-    )]
+    return [
+        gxe.ExpectMulticolumnSumToEqual(
+            column_list=[*rule.parts, *negs],
+            sum_total=0,
+            ignore_row_if="any_value_is_missing",
+            **_common(rule, parts=list(rule.parts), totals=list(rule.totals)),
+        )
+    ]
 
 
 def _at_most(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     slack = _derive(derived, "diff", rule.rule_id, cells=list(rule.totals), minus=list(rule.parts))
-    return [gxe.ExpectColumnValuesToBeBetween(
-        column=slack, min_value=0, **_common(rule, parts=list(rule.parts), totals=list(rule.totals)),
-    )]
+    return [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=slack,
+            min_value=0,
+            **_common(rule, parts=list(rule.parts), totals=list(rule.totals)),
+        )
+    ]
 
 
 def _cells(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
@@ -196,22 +211,36 @@ def _cells(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     expected = CELL_FAMILIES[rule.rule_id][1]
     out: list[gxe.Expectation] = []
     if "non_negative" in rule.checks:
-        out.append(gxe.ExpectColumnValuesToBeBetween(
-            column=_derive(derived, "min", rule.rule_id, cells=cells), min_value=0,
-            **_common(rule, f"{rule.description}: no cell is negative", expected=expected, check="non_negative"),
-        ))
+        out.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=_derive(derived, "min", rule.rule_id, cells=cells),
+                min_value=0,
+                **_common(
+                    rule, f"{rule.description}: no cell is negative", expected=expected, check="non_negative"
+                ),
+            )
+        )
     if "integer" in rule.checks:
-        out.append(gxe.ExpectColumnValuesToBeInSet(
-            column=_derive(derived, "max_frac", rule.rule_id, cells=cells), value_set=[0],
-            **_common(rule, f"{rule.description}: no cell has a fractional part", expected=expected,
-                      check="integer"),
-        ))
+        out.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column=_derive(derived, "max_frac", rule.rule_id, cells=cells),
+                value_set=[0],
+                **_common(
+                    rule,
+                    f"{rule.description}: no cell has a fractional part",
+                    expected=expected,
+                    check="integer",
+                ),
+            )
+        )
     return out
 
 
 def _max(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
-    return [gxe.ExpectColumnValuesToBeBetween(column=c, max_value=rule.limit, **_common(rule, limit=rule.limit))
-            for c in rule.cells]
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column=c, max_value=rule.limit, **_common(rule, limit=rule.limit))
+        for c in rule.cells
+    ]
 
 
 def _presence(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
@@ -220,15 +249,21 @@ def _presence(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     if rule.tolerated:
         params["tolerated"] = list(rule.tolerated)
     count = _derive(derived, op, rule.rule_id, **params)
-    return [gxe.ExpectColumnValuesToBeInSet(column=count, value_set=[0],
-                                            **_common(rule, tolerated=list(rule.tolerated)))]
+    return [
+        gxe.ExpectColumnValuesToBeInSet(
+            column=count, value_set=[0], **_common(rule, tolerated=list(rule.tolerated))
+        )
+    ]
 
 
 def _authority(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     derived[POWER] = {"op": "regulation_power", "columns": ["scope", "adcode"]}
     (made,) = rule.cells
-    return [gxe.ExpectColumnValuesToBeInSet(column=made, value_set=[0], row_condition=Column(POWER) == 0,
-                                            **_common(rule))]
+    return [
+        gxe.ExpectColumnValuesToBeInSet(
+            column=made, value_set=[0], row_condition=Column(POWER) == 0, **_common(rule)
+        )
+    ]
 
 
 def _stated_rule(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
@@ -236,23 +271,42 @@ def _stated_rule(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     stated = _derive(derived, "stated", f"narrative.{rule.stated}", key=rule.stated, **{"from": "narrative"})
     alternatives = [list(alt) for alt in rule.alternatives]
     gap = _derive(derived, "gap", rule.rule_id, stated=stated, alternatives=alternatives)
-    return [gxe.ExpectColumnValuesToBeInSet(
-        column=gap, value_set=[0], **_common(rule, stated=stated, alternatives=alternatives),
-    )]
+    return [
+        gxe.ExpectColumnValuesToBeInSet(
+            column=gap,
+            value_set=[0],
+            **_common(rule, stated=stated, alternatives=alternatives),
+        )
+    ]
 
 
 def _ratio_rule(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     assert rule.limit is not None
-    ratio = _derive(derived, "ratio", rule.rule_id, cells=list(rule.parts), over=list(rule.totals), floor=rule.floor)
-    return [gxe.ExpectColumnValuesToBeBetween(
-        column=ratio, min_value=1 / rule.limit, max_value=rule.limit,
-        **_common(rule, parts=list(rule.parts), totals=list(rule.totals), limit=rule.limit, floor=rule.floor),
-    )]
+    ratio = _derive(
+        derived, "ratio", rule.rule_id, cells=list(rule.parts), over=list(rule.totals), floor=rule.floor
+    )
+    return [
+        gxe.ExpectColumnValuesToBeBetween(
+            column=ratio,
+            min_value=1 / rule.limit,
+            max_value=rule.limit,
+            **_common(
+                rule, parts=list(rule.parts), totals=list(rule.totals), limit=rule.limit, floor=rule.floor
+            ),
+        )
+    ]
 
 
 _BUILDERS: dict[str, Callable[[Rule, Derived], list[gxe.Expectation]]] = {
-    "sum": _sum, "at_most": _at_most, "cells": _cells, "max": _max, "complete": _presence,
-    "unresolved": _presence, "authority": _authority, "stated": _stated_rule, "ratio": _ratio_rule,
+    "sum": _sum,
+    "at_most": _at_most,
+    "cells": _cells,
+    "max": _max,
+    "complete": _presence,
+    "unresolved": _presence,
+    "authority": _authority,
+    "stated": _stated_rule,
+    "ratio": _ratio_rule,
 }
 
 
@@ -312,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         stale = [
             str(suite_path(k))
             for k in SUITES
-            if not suite_path(k).exists() or suite_path(k).read_text(encoding="utf-8") != suite_json(build_suite(k))
+            if not suite_path(k).exists()
+            or suite_path(k).read_text(encoding="utf-8") != suite_json(build_suite(k))
         ]
         for path in stale:
             print(f"stale: {path}", file=sys.stderr)

@@ -26,7 +26,11 @@ DEFAULT_PG_SCHEMA = "annual_reports"
 def _pg_schema() -> str:
     # TODO(config owner): move to etl.config.Settings.warehouse_schema; read here until it exists there
     settings = load_settings()
-    return getattr(settings, "warehouse_schema", None) or os.environ.get("ETL_WAREHOUSE_SCHEMA") or DEFAULT_PG_SCHEMA
+    return (
+        getattr(settings, "warehouse_schema", None)
+        or os.environ.get("ETL_WAREHOUSE_SCHEMA")
+        or DEFAULT_PG_SCHEMA
+    )
 
 
 def resolve(db: Path | str | Target) -> Target:

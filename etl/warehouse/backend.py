@@ -101,14 +101,17 @@ class Warehouse(ABC):
 
     def tables(self, kind: str = "BASE TABLE") -> list[str]:
         rows = self.fetchall(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = ? "
-            "ORDER BY table_name", [self.table_schema(), kind])
-        return [r[0] for r in rows]
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = ?",
+            [self.table_schema(), kind],
+        )
+        return sorted(r[0] for r in rows)
 
     def columns(self, table: str) -> list[str]:
         rows = self.fetchall(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-            "ORDER BY ordinal_position", [self.table_schema(), table])
+            "ORDER BY ordinal_position",
+            [self.table_schema(), table],
+        )
         return [r[0] for r in rows]
 
     def create_temp(self, table: str, schema: pa.Schema) -> None:
@@ -187,14 +190,18 @@ class PostgresWarehouse(Warehouse):
                 self.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         self.execute(f'SET search_path TO "{schema}"')
 
+    def _run(self, sql: str, params: Sequence[Any] | None) -> Any:
+        # no parameters: the text goes as is (a literal % must not be read as a placeholder)
+        return self.con.execute(to_pyformat(sql), params) if params else self.con.execute(sql)
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        self.con.execute(to_pyformat(sql) if params else sql, params)
+        self._run(sql, params)
 
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
-        return self.con.execute(to_pyformat(sql) if params else sql, params).fetchall()
+        return self._run(sql, params).fetchall()
 
     def fetch_dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
-        cur = self.con.execute(to_pyformat(sql) if params else sql, params)
+        cur = self._run(sql, params)
         names = [d.name for d in cur.description or ()]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 

@@ -25,33 +25,64 @@ import pyarrow as pa
 from etl import regions
 from etl.regions import Region
 
-REGION_SCHEMA = pa.schema([
-    ("adcode", pa.string()), ("name", pa.string()), ("level", pa.string()), ("parent_adcode", pa.string()),
-    ("city_adcode", pa.string()), ("province_adcode", pa.string()), ("city", pa.string()),
-    ("province", pa.string()), ("data_version", pa.string()),
-])
-AGENCY_SCHEMA = pa.schema([
-    ("agency_id", pa.string()), ("agency_name", pa.string()), ("place", pa.string()), ("unit", pa.string()),
-    ("kind", pa.string()), ("level", pa.string()), ("depth", pa.float64()), ("zone", pa.string()),
-    ("region_adcode", pa.string()), ("city_adcode", pa.string()), ("province_adcode", pa.string()),
-    ("city", pa.string()), ("province", pa.string()),
-])
-ALIAS_SCHEMA = pa.schema([
-    ("issuer", pa.string()), ("adcode_key", pa.string()), ("agency_id", pa.string()), ("how", pa.string()),
-])
+REGION_SCHEMA = pa.schema(
+    [
+        ("adcode", pa.string()),
+        ("name", pa.string()),
+        ("level", pa.string()),
+        ("parent_adcode", pa.string()),
+        ("city_adcode", pa.string()),
+        ("province_adcode", pa.string()),
+        ("city", pa.string()),
+        ("province", pa.string()),
+        ("data_version", pa.string()),
+    ]
+)
+AGENCY_SCHEMA = pa.schema(
+    [
+        ("agency_id", pa.string()),
+        ("agency_name", pa.string()),
+        ("place", pa.string()),
+        ("unit", pa.string()),
+        ("kind", pa.string()),
+        ("level", pa.string()),
+        ("depth", pa.float64()),
+        ("zone", pa.string()),
+        ("region_adcode", pa.string()),
+        ("city_adcode", pa.string()),
+        ("province_adcode", pa.string()),
+        ("city", pa.string()),
+        ("province", pa.string()),
+    ]
+)
+ALIAS_SCHEMA = pa.schema(
+    [
+        ("issuer", pa.string()),
+        ("adcode_key", pa.string()),
+        ("agency_id", pa.string()),
+        ("how", pa.string()),
+    ]
+)
 
 _DEPTH = {"province": 1.0, "city": 2.0, "county": 3.0, "township": 4.0}
 _GOVERNMENT = {"人民政府": "人民政府", "政府": "人民政府", "行政公署": "行政公署"}
 _OFFICE = {
-    "人民政府办公室": "人民政府办公室", "政府办公室": "人民政府办公室", "人民政府办": "人民政府办公室",
-    "政府办": "人民政府办公室", "人民政府办公厅": "人民政府办公厅", "政府办公厅": "人民政府办公厅",
+    "人民政府办公室": "人民政府办公室",
+    "政府办公室": "人民政府办公室",
+    "人民政府办": "人民政府办公室",
+    "政府办": "人民政府办公室",
+    "人民政府办公厅": "人民政府办公厅",
+    "政府办公厅": "人民政府办公厅",
     "行政公署办公室": "行政公署办公室",
 }
 _ZONE_COMMITTEE = {"", "管理委员会", "人民政府"}
-_TOWNSHIP = re.compile(r"^(?P<name>[\u4e00-\u9fff]{1,12}?)(?P<kind>街道|镇|乡|苏木)(?P<org>办事处|人民政府|政府)?$")
+_TOWNSHIP = re.compile(
+    r"^(?P<name>[\u4e00-\u9fff]{1,12}?)(?P<kind>街道|镇|乡|苏木)(?P<org>办事处|人民政府|政府)?$"
+)
 # A zone the division table lacks, printed after its place: 昆山 + 经济技术开发区 + 管理委员会.
 _ZONE_IN_UNIT = re.compile(
-    r"^(?P<zone>[\u4e00-\u9fff]*?(?:开发区|实验区|试验区|新区|园区|示范区|合作区|高新区|保税区|管理区))(?P<unit>.*)$")
+    r"^(?P<zone>[\u4e00-\u9fff]*?(?:开发区|实验区|试验区|新区|园区|示范区|合作区|高新区|保税区|管理区))(?P<unit>.*)$"
+)
 
 
 def region_table() -> pa.Table:
@@ -60,12 +91,19 @@ def region_table() -> pa.Table:
     # regions exposes no public iterator over the table yet; _walk is its own traversal
     for r, parents in regions._walk():
         province_adcode = parents[0] if parents else r.adcode
-        rows.append({
-            "adcode": r.adcode, "name": r.name, "level": r.level,
-            "parent_adcode": parents[-1] if parents else None,
-            "city_adcode": _city_adcode(r, parents), "province_adcode": province_adcode,
-            "city": r.city, "province": r.province, "data_version": regions.DATA_VERSION,
-        })
+        rows.append(
+            {
+                "adcode": r.adcode,
+                "name": r.name,
+                "level": r.level,
+                "parent_adcode": parents[-1] if parents else None,
+                "city_adcode": _city_adcode(r, parents),
+                "province_adcode": province_adcode,
+                "city": r.city,
+                "province": r.province,
+                "data_version": regions.DATA_VERSION,
+            }
+        )
     rows.sort(key=lambda x: x["adcode"])
     return pa.Table.from_pylist(rows, schema=REGION_SCHEMA)
 
@@ -127,10 +165,18 @@ def normalize_agency(issuer: str, adcode: str | None) -> tuple[dict, str]:
     name = canonical_place + unit
     row = {
         "agency_id": hashlib.sha256(f"{adcode or ''}|{name}".encode()).hexdigest()[:16],
-        "agency_name": name, "place": canonical_place, "unit": unit, "kind": kind, "level": level,
-        "depth": depth, "zone": zone, "region_adcode": region.adcode if region else None,
-        "city_adcode": None, "province_adcode": region.adcode[:2] + "0000" if region else None,
-        "city": region.city if region else None, "province": region.province if region else None,
+        "agency_name": name,
+        "place": canonical_place,
+        "unit": unit,
+        "kind": kind,
+        "level": level,
+        "depth": depth,
+        "zone": zone,
+        "region_adcode": region.adcode if region else None,
+        "city_adcode": None,
+        "province_adcode": region.adcode[:2] + "0000" if region else None,
+        "city": region.city if region else None,
+        "province": region.province if region else None,
     }
     if region is not None:
         row["city_adcode"] = _city_adcode(region, _parents(region))
@@ -154,6 +200,8 @@ def agency_tables(issuers: Iterable[tuple[str, str | None]]) -> tuple[pa.Table, 
     for issuer, adcode in sorted(set(issuers), key=lambda x: (x[0], x[1] or "")):
         row, how = normalize_agency(issuer, adcode)
         agencies.setdefault(row["agency_id"], row)
-        aliases.append({"issuer": issuer, "adcode_key": adcode or "", "agency_id": row["agency_id"], "how": how})
+        aliases.append(
+            {"issuer": issuer, "adcode_key": adcode or "", "agency_id": row["agency_id"], "how": how}
+        )
     dim = sorted(agencies.values(), key=lambda r: r["agency_id"])
     return pa.Table.from_pylist(dim, schema=AGENCY_SCHEMA), pa.Table.from_pylist(aliases, schema=ALIAS_SCHEMA)

@@ -17,8 +17,10 @@ def build_marts(db_path: Path | str | Target) -> dict:
         with wh.transaction():
             wh.run_script("marts.sql")
         counts = {t: wh.fetchall(f"SELECT count(*) FROM {t}")[0][0] for t in MART_TABLES}
-    return {"mart_province_year_rows": counts["mart_province_year"],
-            **{f"{t}_rows": n for t, n in counts.items() if t != "mart_province_year"}}
+    return {
+        "mart_province_year_rows": counts["mart_province_year"],
+        **{f"{t}_rows": n for t, n in counts.items() if t != "mart_province_year"},
+    }
 
 
 def _sort_key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple:
@@ -26,8 +28,11 @@ def _sort_key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple:
     return tuple((row[k] is None, row[k] if row[k] is not None else 0) for k in keys)
 
 
-def mart_rows(db_path: Path | str | Target, table: str = "mart_province_year",
-              order: tuple[str, ...] = ("province", "year")) -> list[dict[str, Any]]:
+def mart_rows(
+    db_path: Path | str | Target,
+    table: str = "mart_province_year",
+    order: tuple[str, ...] = ("province", "year"),
+) -> list[dict[str, Any]]:
     """A mart's rows as plain dicts (JSON-ready), ordered by code point of `order`'s columns."""
     if table not in (*MART_TABLES, *BI_VIEWS):
         raise ValueError(f"not a mart: {table}")

@@ -12,7 +12,6 @@ Statement parameters are written `?` (DuckDB) and become `%s` for psycopg.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from etl.config import PROJECT_ROOT
 
@@ -21,8 +20,10 @@ SQL_DIR = PROJECT_ROOT / "warehouse"
 # NUMERIC(30, 12): exact rounding on both backends (DuckDB's bare NUMERIC is DECIMAL(18, 3)).
 _MACROS = {
     "round4": lambda x: f"CAST(ROUND(CAST({x} AS NUMERIC(30, 12)), 4) AS DOUBLE PRECISION)",
-    "ratio4": lambda n, d: f"CAST(ROUND(CAST(CAST({n} AS DOUBLE PRECISION) / NULLIF({d}, 0) AS NUMERIC(30, 12)), 4) "
-    f"AS DOUBLE PRECISION)",
+    "ratio4": lambda n, d: (
+        f"CAST(ROUND(CAST(CAST({n} AS DOUBLE PRECISION) / NULLIF({d}, 0) AS NUMERIC(30, 12)), 4) "
+        f"AS DOUBLE PRECISION)"
+    ),
 }
 _MACRO_CALL = re.compile(r"\b(" + "|".join(_MACROS) + r")\s*\(")
 
@@ -42,7 +43,7 @@ def _split_args(text: str, start: int) -> tuple[list[str], int]:
         elif ch == "," and depth == 0:
             args.append(text[begin:i].strip())
             begin = i + 1
-    raise ValueError(f"unbalanced parentheses after {text[max(0, start - 20):start]!r}")
+    raise ValueError(f"unbalanced parentheses after {text[max(0, start - 20) : start]!r}")
 
 
 def expand_macros(sql: str) -> str:
@@ -53,7 +54,7 @@ def expand_macros(sql: str) -> str:
 
 
 def statements(sql: str) -> list[str]:
-    """The statements of a script: `--` comments dropped, split on `;` (our SQL has none in literals)."""
+    """The statements of a script: `--` comments dropped, split on `;` (neither appears in our literals)."""
     text = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return [s.strip() for s in text.split(";") if s.strip()]
 
@@ -66,7 +67,3 @@ def script(name: str) -> list[str]:
 def to_pyformat(sql: str) -> str:
     """`?` placeholders -> psycopg's `%s` (a literal % is doubled first)."""
     return sql.replace("%", "%%").replace("?", "%s")
-
-
-def sql_path(name: str) -> Path:
-    return SQL_DIR / name

@@ -24,7 +24,13 @@ from etl.synth.document import Document
 from etl.synth.layout import Grid, placed, table2, table3, table4
 
 FONT = "STSong-Light"
-SIZE, LEADING, PAD = 9.0, 11.0, 3.0
+SIZE, LEADING = 9.0, 11.0
+PADS = (
+    4.0,
+    5.0,
+    6.0,
+    7.0,
+)  # cell padding, drawn per report: row heights vary, so tables break at different rows
 WIDTH = A4[0] - 4 * cm
 
 
@@ -60,25 +66,25 @@ class _Box:
 class GridTable(Flowable):
     """A ruled table of boxes on a row/column grid; splits between any two rows, spans included."""
 
-    def __init__(self, boxes: list[_Box], widths: list[float], heights: list[float]):
+    def __init__(self, boxes: list[_Box], widths: list[float], heights: list[float], pad: float):
         super().__init__()
-        self.boxes, self.widths, self.heights = boxes, widths, heights
+        self.boxes, self.widths, self.heights, self.pad = boxes, widths, heights, pad
 
     @classmethod
-    def from_grid(cls, grid: Grid, widths: list[float]) -> GridTable:
+    def from_grid(cls, grid: Grid, widths: list[float], pad: float) -> GridTable:
         cells, _ = placed(grid)
         boxes = []
         for r, c, cell in cells:
-            inner = sum(widths[c : c + cell.colspan]) - 2 * PAD
+            inner = sum(widths[c : c + cell.colspan]) - 2 * pad
             center = cell.role != "label"
             boxes.append(_Box(r, c, cell.rowspan, cell.colspan, tuple(wrap_text(cell.text, inner)), center))
-        heights = [2 * PAD + LEADING] * len(grid)
+        heights = [2 * pad + LEADING] * len(grid)
         for b in sorted(boxes, key=lambda b: b.rows):  # single rows first, then spans top up their last row
-            need = 2 * PAD + LEADING * len(b.lines)
+            need = 2 * pad + LEADING * len(b.lines)
             have = sum(heights[b.row : b.row + b.rows])
             if need > have:
                 heights[b.row + b.rows - 1] += need - have
-        return cls(boxes, widths, heights)
+        return cls(boxes, widths, heights, pad)
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         return sum(self.widths), sum(self.heights)
@@ -101,10 +107,10 @@ class GridTable(Flowable):
             lines = b.lines
             if b.rows > 1 and (top, bottom) != (b.row, b.row + b.rows):  # a span cut by the page break
                 cut = stop if top == b.row else start
-                fit = max(1, int((sum(self.heights[b.row : cut]) - 2 * PAD) // LEADING))
+                fit = max(1, int((sum(self.heights[b.row : cut]) - 2 * self.pad) // LEADING))
                 lines = lines[:fit] if top == b.row else lines[fit:]
             boxes.append(replace(b, row=top - start, rows=bottom - top, lines=lines))
-        return GridTable(boxes, self.widths, self.heights[start:stop])
+        return GridTable(boxes, self.widths, self.heights[start:stop], self.pad)
 
     def draw(self) -> None:
         canv = self.canv
@@ -122,7 +128,7 @@ class GridTable(Flowable):
                 if b.center:
                     canv.drawCentredString(x + w / 2, y, line)
                 else:
-                    canv.drawString(x + PAD, y, line)
+                    canv.drawString(x + self.pad, y, line)
                 y -= LEADING
 
 
@@ -145,6 +151,7 @@ def render(doc: Document) -> bytes:
         "title", fontName=FONT, fontSize=16, leading=26, alignment=TA_CENTER, wordWrap="CJK"
     )
     grids: dict[str, Grid] = {"t2": table2(s.template, p), "t3": table3(s.template, p), "t4": table4(p)}
+    pad = doc.rng.choice(PADS)
     story: list[Flowable] = []
     for kind, text in doc.blocks:
         if kind == "title":
@@ -155,7 +162,7 @@ def render(doc: Document) -> bytes:
         elif kind == "date":
             continue
         elif kind == "table":
-            story.append(GridTable.from_grid(grids[text], _widths(text, s.template)))
+            story.append(GridTable.from_grid(grids[text], _widths(text, s.template), pad))
             story.append(Spacer(1, 6))
         else:
             text = escape(p.label(text) if kind == "h" else text)
