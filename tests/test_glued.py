@@ -212,6 +212,16 @@ def test_t2_glued_rows_2021():
     assert got.units["t2.fees.amount"] == "万元"
 
 
+def test_t2_cell_the_same_in_every_split_is_read():
+    # "0643" is 0/6/43 or 0/64/3: no count is printed with a leading zero, so the first cell is 0 either way
+    t2 = "规章 000行政规范性文件0643第二十条第（五）项信息内容本年处理决定数量行政许可2293 "
+    got = read_glued(_report({}, t2=t2))
+    assert got.cells["t2.normative_document.issued"] == 0
+    assert got.cells["t2.normative_document.repealed"] is None
+    assert got.cells["t2.normative_document.in_force"] is None
+    assert "0643" in got.unresolved["t2.normative_document.in_force"]
+
+
 def test_t2_glued_rows_2019_signs_and_units():
     t2 = (
         "规章007规范性文件7777166第二十条第（五）项信息内容上一年项目数量本年增/减处理决定数量行政许可396442278"
