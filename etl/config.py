@@ -21,6 +21,7 @@ class Settings:
     workdir: Path
     batch_size: int
     warehouse_url: str | None
+    warehouse_schema: str
     corrections_file: Path
 
     @property
@@ -38,5 +39,6 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         batch_size=int(os.environ.get("ETL_BATCH_SIZE", "200")),
         # PostgreSQL for teams (issue 6); None means the embedded DuckDB file under the workdir.
         warehouse_url=os.environ.get("ETL_WAREHOUSE_URL") or None,
+        warehouse_schema=os.environ.get("ETL_WAREHOUSE_SCHEMA") or "annual_reports",
         corrections_file=_env_path("ETL_CORRECTIONS_FILE", PROJECT_ROOT / "corrections" / "corrections.csv"),
     )

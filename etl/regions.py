@@ -120,7 +120,7 @@ def _short_forms(name: str, level: str) -> set[str]:
     return set()
 
 
-def _walk() -> Iterable[tuple[Region, tuple[str, ...]]]:
+def walk() -> Iterable[tuple[Region, tuple[str, ...]]]:
     """Every division with the adcodes of its ancestors."""
     for prov in AREAS:
         if not prov["code"].isdigit():  # 台湾省: "资料暂缺"
@@ -151,7 +151,7 @@ def _index() -> _Index:
     ancestors: dict[str, frozenset[str]] = {}
     full: dict[str, list[Region]] = {}
     short: dict[str, list[Region]] = {}
-    for region, parents in _walk():
+    for region, parents in walk():
         by_code[region.adcode] = region
         ancestors[region.adcode] = frozenset(parents)
         full.setdefault(region.name, []).append(region)

