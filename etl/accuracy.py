@@ -48,9 +48,9 @@ class Score:
 
 def labelled(corpus: Path) -> list[tuple[Path, dict]]:
     out = []
-    for label_path in sorted(corpus.glob("*.expected.json")):
+    for label_path in sorted(corpus.rglob("*.expected.json")):
         label = json.loads(label_path.read_text(encoding="utf-8"))
-        report = corpus / label["file"]
+        report = label_path.parent / label["file"]
         if report.exists():
             out.append((report, label))
     return out

@@ -183,39 +183,6 @@ def _count(run: _Run, kinds: Sequence[str], maxd: int) -> tuple[int, Reading | N
     return 1, tuple(out)
 
 
-def _fixed_cells(run: _Run, kinds: Sequence[str], maxd: int, limit: int = 5000) -> list[Value | _Bad]:
-    """Per cell, its value when every segmentation of the run agrees on it, else _BAD.
-
-    "0643" as three cells is 0/6/43 or 0/64/3: the first cell is 0 whichever way it is read (no number is
-    printed with a leading zero), the other two are not determined. Bounded: past `limit` readings nothing
-    is claimed.
-    """
-    n, k = len(run.chars), len(kinds)
-    seen: list[set] = [set() for _ in range(k)]
-    count = 0
-
-    def walk(p: int, c: int, acc: list) -> bool:
-        nonlocal count
-        if c == k:
-            if p == n:
-                count += 1
-                for i, v in enumerate(acc):
-                    seen[i].add(v)
-            return count <= limit
-        limit_digits = _AMOUNT_MAX_DIGITS if kinds[c] == "amount" else maxd
-        for q in range(p + 1, run.next_must[p] + 1):
-            if run.digits(p, q) > limit_digits or n - q < k - c - 1:
-                break
-            v = run.cell(p, q, kinds[c])
-            if v is not _BAD and not walk(q, c + 1, [*acc, v]):
-                return False
-        return True
-
-    if not walk(0, 0, []) or count == 0:
-        return [_BAD] * k
-    return [next(iter(vals)) if len(vals) == 1 else _BAD for vals in seen]
-
-
 def _parts(run: _Run, a: int, e: int, k: int, rem: int) -> Iterator[Reading]:
     """Split run[a:e] into k count cells adding up to rem (so none has more digits than rem)."""
     if k == 1:
@@ -641,15 +608,10 @@ class _Glued:
             elif split.ways == 0:
                 self.unresolve(codes, f"glued digits {p.raw!r} do not split into {len(codes)} cells")
             else:
-                reason = f"glued digits {p.raw!r} split several ways into {len(codes)} cells (表二 has no identities)"
-                # only for plain digit runs: a '-' may be a minus sign or a printed blank, which no count settles
-                digits_only = p.raw.isdigit()
-                fixed = _fixed_cells(_Run(p.raw, True), kinds, _T2_MAX_DIGITS) if digits_only else []
-                for code, v in zip(codes, fixed or [_BAD] * len(codes), strict=True):
-                    if v is _BAD:
-                        self.unresolve([code], reason)
-                    else:  # the same in every reading of the digits
-                        self.put([code], (v,), f"segmented: {p.raw} (this cell the same in every split)")
+                self.unresolve(
+                    codes,
+                    f"glued digits {p.raw!r} split several ways into {len(codes)} cells (表二 has no identities)",
+                )
             amount = next((c for c in codes if c.endswith(".amount")), None)
             unit = _UNIT_AFTER.match(p.after) or _UNIT_IN_LABEL.search(_WS.sub("", p.label))
             if amount and unit:

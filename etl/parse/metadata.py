@@ -42,10 +42,11 @@ _COMPILED_BY = re.compile(
     r"报告由(?P<a>[\u4e00-\u9fff()]{2,30}?)(?:根据|依据|按照|依照|负责|编制)"
     r"|(?P<b>[\u4e00-\u9fff()]{2,30}?)编制(?:完成)?了?[^。,，\n]{0,20}?报告"
 )
-_ORG_END = re.compile(r"(?:政府|委员会|管委会|局|厅|办公室|委|院|署|中心|办)$")
+_ORG_END = re.compile(r"(?:政府|委员会|管委会|局|厅|办公室|委|院|署|中心|办|办事处|联合会|联合社|大队|支队|馆|所|站|会)$")
 # A government's general office compiles the government's report.
 _GOV_OFFICE = re.compile(r"(?:人民)?政府办(?:公室|公厅)?$")
 _ZONE_OFFICE = re.compile(r"(?:管委会|管理委员会)办公室$")
+_PREFECTURE_OFFICE = re.compile(r"行政公署办(?:公室)?$")  # 地区/盟 are governed by a 行政公署
 _SELF_REF = re.compile(r"[我全本]([省市区县州旗盟])")
 
 # Common abbreviations of agency names in titles (上海市科委); the place in front is kept.
@@ -148,6 +149,7 @@ def _compiled_by(head: str) -> str | None:
         org = m.group("a") or m.group("b")
         if _ORG_END.search(org):
             org = _ZONE_OFFICE.sub("管理委员会", org)
+            org = _PREFECTURE_OFFICE.sub("行政公署", org)
             return _GOV_OFFICE.sub("人民政府", org)
     return None
 
@@ -182,6 +184,9 @@ def _issuer(raw: str, head: str) -> str | None:
 def _is_government(issuer: str) -> bool:
     _, rest = regions.split_place(issuer)
     if rest in _GOVERNMENT:
+        return True
+    # a township's government or a street office (the district's 派出机关 for the street): 城关镇人民政府
+    if re.fullmatch(r"[\u4e00-\u9fff]{1,12}(?:镇|乡|苏木)人民政府|[\u4e00-\u9fff]{1,12}街道办事处", rest):
         return True
     # a zone's committee with the zone named in full: 昆山经济技术开发区管理委员会
     return bool(

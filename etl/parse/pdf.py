@@ -9,6 +9,7 @@ Pages are read in order into one row stream, so a table that crosses a page brea
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import statistics
 from collections.abc import Iterator
@@ -316,13 +317,35 @@ def _cell_of(c: _Char, grid: _Grid) -> tuple[float, float]:
     return (min(tops) if tops else by1), (max(lefts) if lefts else bx0)
 
 
+def _empty_cells(grid: _Grid) -> set[tuple[float, float]]:
+    """(top, left) of every cell the rules enclose, printed or not: an empty cell is a blank value, and a row
+    of them must keep its width. A cell merged down from the band above is not a new cell."""
+    ys = sorted({round(r.at, 1) for r in grid.hs}, reverse=True)
+    out = set()
+    for top, bottom in itertools.pairwise(ys):
+        mid = (top + bottom) / 2
+        xs = sorted({r.at for r in grid.vs if r.lo - _TOL <= mid <= r.hi + _TOL})
+        for left, right in itertools.pairwise(xs):
+            if right - left <= 2 * _TOL:
+                continue
+            cx = (left + right) / 2
+            probe = _Char("", cx, mid, cx, mid, 0.0)
+            cell_top, cell_left = _cell_of(probe, grid)
+            if abs(cell_top - top) <= _TOL:
+                out.add((cell_top, cell_left))
+    return out
+
+
 def _grid_pieces(chars: list[_Char], grid: _Grid, where: str) -> list[_Piece]:
     cells: dict[tuple[float, float], list[_Char]] = {}
     for c in chars:
         cells.setdefault(_cell_of(c, grid), []).append(c)
+    for key in _empty_cells(grid):
+        if not any(abs(key[0] - t) <= _TOL and abs(key[1] - x) <= _TOL for t, x in cells):
+            cells[key] = []
     rows: dict[float, list[tuple[float, str]]] = {}
     for (top, left), cs in cells.items():
-        text = _join_lines([_join(line) for line in _lines(cs)])
+        text = _join_lines([_join(line) for line in _lines(cs)]) if cs else ""
         rows.setdefault(top, []).append((left, text))
     return [
         _Piece(top, [t for _, t in sorted(cs)], f"{where} row {k}", free=False)

@@ -1,7 +1,7 @@
 """Which cells a glued crawler dump leaves undetermined (the label's unresolvable_cells).
 
 A dump prints a row's cells with no boundaries: 64/0/0/2/0/4/70 becomes "640020470". 表二 has no identities,
-so a multi-cell row whose digit run splits more than one way is undetermined. 表三 rows must satisfy 总计 =
+so a multi-cell row whose digit run splits more than one way is undetermined, every cell of it. 表三 rows must satisfy 总计 =
 the six applicant columns and 表四 blocks 总计 = their four results; a row is decided when only one split
 satisfies them, and rows still open are tried together against the column identities of 表三. A cell is
 unresolvable when its value differs between the splits that survive.
@@ -26,11 +26,12 @@ _KINDS = {
 _MAX_COMBOS = 5000  # joint search over undecided 表三 rows; beyond this the rows stay undecided
 
 
-def _kind(code: str, value: Number) -> str:
-    """How a reader may cut this cell: a count printed negative (a source error) reads as signed."""
+def _kind(code: str) -> str:
+    """How a reader may cut this cell: by what the template lets it hold, never by the true value (a count
+    printed negative, a source error, cannot be read back from a dump: its row stays unresolved)."""
     if code.endswith(".amount"):
         return "decimal"
-    return "signed" if code.endswith(".items_change") or value < 0 else "int"
+    return "signed" if code.endswith(".items_change") else "int"
 
 
 def run_text(printed: Sequence[str]) -> str:
@@ -87,11 +88,14 @@ def unresolvable(template: str, text: dict[str, str], values: dict[str, Number])
         if len(codes) > 1:
             cands = _candidates(
                 run_text([text[c] for c in codes]),
-                [_kind(c, values[c]) for c in codes],
+                [_kind(c) for c in codes],
                 tuple(values[c] for c in codes),
                 lambda s: True,
             )
-            out += _differing(codes, cands)
+            # a multi-cell 表二 row that splits several ways is unresolved whole, as the real labels have it
+            # ("2648-18538": even the 2648 no split disputes is left to the reader of the original page)
+            if cands is None or len(cands) > 1:
+                out += codes
     out += _t3(template, text, values)
     # 表四's 15 cells are one run in a dump; each block's identity covers its own five
     codes4 = [f"t4.{b}.{c}" for b in T4_BLOCKS for c in T4_COLUMNS]

@@ -1,8 +1,9 @@
 """Great Expectations Data Docs for a run, readable offline.
 
 Built from summarised results: GE's COMPLETE results (which drive quarantine) list every failing report,
-150,000 rows at national scale; the docs keep what result_format SUMMARY keeps (counts and the first 20
-unexpected report ids per expectation), so their cost does not grow with the batch.
+150,000 ids at national scale; the docs keep what result_format SUMMARY keeps (counts, percentages and a
+sample of 20 failing report ids per expectation), so their cost does not grow with the batch. The static
+index lists each failing rule with its severity, count and first report ids.
 
 Offline: GE's pages pull Bootstrap, jQuery, bootstrap-table and Font Awesome from CDNs, and its index page
 is an empty table that bootstrap-table fills in with JavaScript. So the remote <link>/<script> tags (and
@@ -29,13 +30,14 @@ from great_expectations.data_context.types.resource_identifiers import (
     ValidationResultIdentifier,
 )
 
+from etl.validate.failures import failing_ids
 from etl.validate.run import SuiteRun
 
 SITE = "run"
 OFFLINE_CSS = "static/styles/offline.css"
 # What SUMMARY leaves out of COMPLETE: the full unexpected lists (and GE's pandas query naming every row).
-# The index list is put back as its first 20 rows, so GE's page names those reports' ids.
 _COMPLETE_ONLY = ("unexpected_list", "unexpected_index_list", "unexpected_index_query")
+SAMPLE = 20
 _REMOTE_TAG = re.compile(
     r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>|<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>",
     re.I,
@@ -79,8 +81,8 @@ def summarised(result: ExpectationSuiteValidationResult, run_name: str) -> Expec
     for r in result.results:
         trimmed = copy.copy(r)
         trimmed.result = {k: v for k, v in (r.result or {}).items() if k not in _COMPLETE_ONLY}
-        if sample := trimmed.result.get("partial_unexpected_index_list"):
-            trimmed.result["unexpected_index_list"] = sample
+        if ids := failing_ids(r.result):
+            trimmed.result["partial_unexpected_index_list"] = [{"report_id": ids[:SAMPLE]}]
         out.results.append(trimmed)
     out.meta = dict(result.meta)
     run_time = getattr(result.meta.get("run_id"), "run_time", None)
@@ -119,7 +121,8 @@ def _index(
 ) -> str:
     esc = html.escape
     rows, failing = [], []
-    for run, result, page in pages:
+    for run, page in pages:
+        result = run.result
         stats = result.statistics
         status = '<span class="ok">passed</span>' if result.success else '<span class="failed">failed</span>'
         rows.append(
@@ -147,14 +150,15 @@ def _index(
 <h1>Validation — {esc(run_name)}</h1>
 <p>Great Expectations Data Docs of this run: one validation per batch and suite. Blocking failures
 quarantine a report; warnings load it with the warning recorded (warehouse table report_warning).
-Pages show counts and up to 20 failing report ids per expectation; every failing report is in
-validation/failures.parquet.</p>
+The pages show counts per expectation; every failing report, with the cells, expected and found
+numbers, is in validation/failures.parquet.</p>
 <h2>Validations</h2>
 <table><tr><th>Batch</th><th>Suite</th><th>Status</th><th>Expectations</th><th>Failed</th><th>Success</th></tr>
 {"".join(rows)}</table>
 <h2>Failing rules</h2>
-<table><tr><th>Batch</th><th>Rule</th><th>Severity</th><th>Reports</th><th>Expectation</th></tr>
-{"".join(failing) or '<tr><td colspan="5">none</td></tr>'}</table>
+<table><tr><th>Batch</th><th>Rule</th><th>Severity</th><th>Reports</th><th>First report ids</th>
+<th>Expectation</th></tr>
+{"".join(failing) or '<tr><td colspan="6">none</td></tr>'}</table>
 <h2>Expectation suites</h2><ul>{suites}</ul>
 </div></body></html>
 """
@@ -185,12 +189,12 @@ def build_data_docs(runs: list[SuiteRun], out_dir: Path, run_name: str) -> Path:
             batch_identifier=_slug(run.batch),
         )
         context.validation_results_store.set(key, result)
-        stored.append((run, result, key))
+        stored.append((run, key))
     context.build_data_docs(site_names=[SITE])
     pages = []
-    for run, result, key in stored:
+    for run, key in stored:
         (page,) = (out_dir / "validations" / run.suite.name / run_name).glob(f"*/{key.batch_identifier}.html")
-        pages.append((run, result, page))
+        pages.append((run, page))
     suite_pages = {p.stem: p for p in (out_dir / "expectations").glob("*.html")}
     for page in out_dir.rglob("*.html"):
         _offline(page, out_dir)

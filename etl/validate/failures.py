@@ -20,6 +20,14 @@ Hit = tuple[dict[str, Any], list[str]]  # (expectation meta, failing report ids)
 _LISTED = 8  # cells named in a message; the cells column lists them all
 
 
+def failing_ids(result: dict | None) -> list[str]:
+    """The failing report ids of an expectation's COMPLETE result (RESULT_FORMAT of etl.validate.run)."""
+    rows = (result or {}).get("unexpected_index_list") or []
+    if len(rows) == 1 and isinstance(rows[0].get("report_id"), list):
+        return list(rows[0]["report_id"])
+    return [row["report_id"] for row in rows]
+
+
 def empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="str") for c in FAILURE_COLUMNS})
 
