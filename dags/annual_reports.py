@@ -59,7 +59,7 @@ class FailFastOnDeterministicErrors(RetryPolicy):
     )
     DBAPI = frozenset({"ProgrammingError", "DataError", "IntegrityError", "NotSupportedError"})
     # the pipeline's own deterministic failures (a ledger that does not add up, a failed warehouse audit)
-    PIPELINE = frozenset({"LedgerError", "AuditError", "CorrectionsError"})
+    PIPELINE = frozenset({"LedgerError", "AuditError", "CorrectionsError", "SchemaMismatch"})
 
     def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
         if isinstance(exception, self.BUILTIN) or any(

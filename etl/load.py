@@ -25,12 +25,14 @@ from etl.transform import CELL_SCHEMA, REPORT_SCHEMA
 from etl.warehouse import Target, Warehouse, connect, pause_point, resolve
 from etl.warehouse.dims import agency_tables, region_table
 from etl.warehouse.marts import build_marts, mart_rows
+from etl.warehouse.sql import script
 
 __all__ = ["AuditError", "build_marts", "load_run", "mart_rows"]
 
 PARTITIONED = (
     "dim_report",
     "fact_cell",
+    "fact_report_figures",
     "quarantine",
     "quarantine_cell",
     "quarantine_report",
@@ -130,6 +132,7 @@ def _replace_partitions(wh: Warehouse, run_id: str) -> None:
             INSERT INTO {table} ({_CELL_COLS})
             SELECT {", ".join("c." + c for c in CELL_SCHEMA.names)} FROM stg_cell c
             JOIN stg_outcome o ON o.report_id = c.report_id WHERE o.status = '{status}'""")
+    _insert_figures(wh)
     wh.execute(
         """
         INSERT INTO quarantine (report_id, year, source_file, rule_id, severity, cells, expected, found, message,
@@ -154,6 +157,14 @@ def _replace_partitions(wh: Warehouse, run_id: str) -> None:
     wh.execute(
         f"INSERT INTO file_outcome ({ledger_cols}, run_id) SELECT {ledger_cols}, ? FROM stg_outcome", [run_id]
     )
+
+
+def _insert_figures(wh: Warehouse) -> None:
+    """The loaded reports' headline figures, pivoted once here so the marts never pivot fact_cell."""
+    wh.execute("CREATE TEMP TABLE stg_loaded AS SELECT report_id FROM stg_outcome WHERE status = 'loaded'")
+    (select,) = script("figures.sql")
+    # figures.sql selects report_id, year, then the figures in fact_report_figures' column order (a test checks)
+    wh.execute("INSERT INTO fact_report_figures " + select.format(cells="stg_cell", reports="stg_loaded"))
 
 
 def _refresh_dimensions(wh: Warehouse) -> None:

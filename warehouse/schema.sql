@@ -39,6 +39,46 @@ CREATE TABLE IF NOT EXISTS fact_cell (
     provenance         VARCHAR
 );
 
+-- The headline figures of each loaded report (one row per report), pivoted from fact_cell at load time
+-- (figures.sql) so that marts over a million reports read a million rows, not two hundred million.
+CREATE TABLE IF NOT EXISTS fact_report_figures (
+    report_id                    VARCHAR NOT NULL,
+    year                         INTEGER NOT NULL,
+    new_received                 DOUBLE PRECISION,
+    carried_over                 DOUBLE PRECISION,
+    applications                 DOUBLE PRECISION,
+    handled                      DOUBLE PRECISION,
+    granted                      DOUBLE PRECISION,
+    partially_granted            DOUBLE PRECISION,
+    denied_state_secret          DOUBLE PRECISION,
+    denied_prohibited_by_law     DOUBLE PRECISION,
+    denied_security_stability    DOUBLE PRECISION,
+    denied_third_party_rights    DOUBLE PRECISION,
+    denied_internal_affairs      DOUBLE PRECISION,
+    denied_process_information   DOUBLE PRECISION,
+    denied_enforcement_file      DOUBLE PRECISION,
+    denied_administrative_query  DOUBLE PRECISION,
+    denied                       DOUBLE PRECISION,
+    unable                       DOUBLE PRECISION,
+    not_processed                DOUBLE PRECISION,
+    other_processing             DOUBLE PRECISION,
+    carried_forward              DOUBLE PRECISION,
+    review_upheld                DOUBLE PRECISION,
+    review_corrected             DOUBLE PRECISION,
+    review_other                 DOUBLE PRECISION,
+    review_pending               DOUBLE PRECISION,
+    reviews                      DOUBLE PRECISION,
+    lawsuit_upheld               DOUBLE PRECISION,
+    lawsuit_corrected            DOUBLE PRECISION,
+    lawsuit_other                DOUBLE PRECISION,
+    lawsuit_pending              DOUBLE PRECISION,
+    lawsuits                     DOUBLE PRECISION,
+    licensing_decisions          DOUBLE PRECISION,
+    penalty_decisions            DOUBLE PRECISION,
+    coercion_decisions           DOUBLE PRECISION,
+    fees_amount                  DOUBLE PRECISION
+);
+
 -- Reports that broke a blocking rule: one row per (report, rule), with the evidence.
 CREATE TABLE IF NOT EXISTS quarantine (
     report_id    VARCHAR NOT NULL,

@@ -69,7 +69,9 @@ def _template_frame(part: pd.DataFrame, group: pd.DataFrame, template: str) -> p
 
 def _kept(reports: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
     """The report the loader will keep for each issuer-year (etl.outcomes.decide), as a boolean mask."""
-    blocking = failures[failures["severity"] == "blocking"].groupby("report_id")["rule_id"].agg(tuple)
+    blocking = (
+        failures[failures["severity"] == "blocking"].groupby("report_id")["rule_id"].agg(tuple).to_dict()
+    )
     candidates = [
         Candidate(
             r.source_file,

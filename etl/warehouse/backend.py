@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from etl.warehouse.sql import script, to_pyformat
+from etl.warehouse.sql import SQL_DIR, script, to_pyformat
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _ARROW_SQL = {
@@ -238,7 +238,36 @@ def connect(target: Target, read_only: bool = False) -> Warehouse:
         try:
             with wh.transaction():
                 wh.run_script("schema.sql")
+                _check_schema_version(wh, target)
         except BaseException:
             wh.close()
             raise
     return wh
+
+
+class SchemaMismatch(RuntimeError):
+    """The warehouse was created by another version of warehouse/schema.sql."""
+
+
+def schema_version() -> str:
+    return hashlib.sha256((SQL_DIR / "schema.sql").read_bytes()).hexdigest()[:12]
+
+
+def _check_schema_version(wh: Warehouse, target: Target) -> None:
+    """CREATE TABLE IF NOT EXISTS adds new tables but never new columns: a warehouse made by another schema
+    is refused with a clear message instead of failing later on a missing column."""
+    current = schema_version()
+    row = wh.fetchone("SELECT value FROM meta WHERE key = 'schema_version'")
+    if row is None:
+        if wh.fetchone("SELECT count(*) FROM run_log")[0] == 0:  # a new warehouse: stamp it
+            wh.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", [current])
+            return
+        stored = "unknown (made before schemas were stamped)"
+    else:
+        stored = row[0]
+        if stored == current:
+            return
+    raise SchemaMismatch(
+        f"warehouse {target.describe()} has schema {stored}, this code expects {current}: it is derived data, so "
+        "rebuild it (remove the DuckDB file, or drop the PostgreSQL schema) and re-run over the landing folder"
+    )
