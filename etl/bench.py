@@ -125,14 +125,21 @@ def pandas_rules_s(run_dir: Path) -> float:
     from etl.validate import rules
 
     started = time.perf_counter()
-    reports = ds.dataset(run_dir / "staging" / "reports", partitioning="hive").to_table(
-        columns=["report_id", "template", "year"]).to_pandas()
+    reports = (
+        ds.dataset(run_dir / "staging" / "reports", partitioning="hive")
+        .to_table(columns=["report_id", "template", "year"])
+        .to_pandas()
+    )
     cells = ds.dataset(run_dir / "staging" / "cells", partitioning="hive")
     failing = 0
     for (year, template), group in reports.groupby(["year", "template"]):
-        part = cells.to_table(columns=["report_id", "code", "value"], filter=ds.field("year") == int(year)).to_pandas()
+        part = cells.to_table(
+            columns=["report_id", "code", "value"], filter=ds.field("year") == int(year)
+        ).to_pandas()
         part = part[part["report_id"].isin(set(group["report_id"]))]
-        wide = part.pivot(index="report_id", columns="code", values="value").reindex(columns=list(spec.codes(template)))
+        wide = part.pivot(index="report_id", columns="code", values="value").reindex(
+            columns=list(spec.codes(template))
+        )
         bad = np.zeros(len(wide), dtype=bool)
         for rule in rules(template):
             if rule.severity != "blocking":
@@ -179,45 +186,66 @@ def ensure_mart_warehouse(n: int, seed: int) -> Path:
     for year_dir in sorted((labels / "reports").glob("year=*")):
         year = int(year_dir.name.split("=")[1])
         reports = ds.dataset(year_dir).to_table()
-        cols = {name: reports.column(name) if name in reports.column_names else None for name in REPORT_SCHEMA.names}
+        cols = {
+            name: reports.column(name) if name in reports.column_names else None
+            for name in REPORT_SCHEMA.names
+        }
         n_rows = reports.num_rows
         ids = reports.column("report_id")
         cols |= {
-            "sha256": ids, "year": pa.array([year] * n_rows, pa.int32()),
-            "parser_version": pa.array([PARSER_VERSION] * n_rows), "n_blank": pa.array([0] * n_rows, pa.int32()),
+            "sha256": ids,
+            "year": pa.array([year] * n_rows, pa.int32()),
+            "parser_version": pa.array([PARSER_VERSION] * n_rows),
+            "n_blank": pa.array([0] * n_rows, pa.int32()),
             "n_unresolved": pa.array([0] * n_rows, pa.int32()),
         }
-        table = pa.table({k: (v if v is not None else pa.nulls(n_rows, REPORT_SCHEMA.field(k).type))
-                          for k, v in cols.items()}).cast(REPORT_SCHEMA)
+        table = pa.table(
+            {
+                k: (v if v is not None else pa.nulls(n_rows, REPORT_SCHEMA.field(k).type))
+                for k, v in cols.items()
+            }
+        ).cast(REPORT_SCHEMA)
         out = staging / "reports" / f"year={year}"
         out.mkdir(parents=True, exist_ok=True)
         pq.write_table(table.drop(["year"]), out / "part-0.parquet")
         # every report loads here: the mart query's cost is what is measured, not validation
-        for rid, src, fmt in zip(ids.to_pylist(), reports.column("source_file").to_pylist(),
-                                 reports.column("file_format").to_pylist(), strict=True):
+        for rid, src, fmt in zip(
+            ids.to_pylist(),
+            reports.column("source_file").to_pylist(),
+            reports.column("file_format").to_pylist(),
+            strict=True,
+        ):
             outcomes.append(Outcome(src, rid, fmt, "loaded", None, rid, year))
         cells_out = staging / "cells" / f"year={year}"
         cells_out.mkdir(parents=True, exist_ok=True)
-        with pq.ParquetWriter(cells_out / "part-0.parquet", CELL_SCHEMA.remove(CELL_SCHEMA.get_field_index("year"))) as w:
+        with pq.ParquetWriter(
+            cells_out / "part-0.parquet", CELL_SCHEMA.remove(CELL_SCHEMA.get_field_index("year"))
+        ) as w:
             for batch in ds.dataset(labels / "cells" / f"year={year}").to_batches():
                 m = batch.num_rows
-                t = pa.table({
-                    "report_id": batch.column("report_id").cast(pa.string()),
-                    "code": batch.column("code").cast(pa.string()),
-                    "value": batch.column("value"),
-                    "is_blank": batch.column("is_blank"),
-                    "printed_value": batch.column("value"),
-                    "derived": pa.array([False] * m),
-                    "correction": pa.nulls(m, pa.string()),
-                    "unresolved_reason": pa.nulls(m, pa.string()),
-                    "unit": batch.column("unit").cast(pa.string()),
-                    "provenance": pa.nulls(m, pa.string()),
-                })
+                t = pa.table(
+                    {
+                        "report_id": batch.column("report_id").cast(pa.string()),
+                        "code": batch.column("code").cast(pa.string()),
+                        "value": batch.column("value"),
+                        "is_blank": batch.column("is_blank"),
+                        "printed_value": batch.column("value"),
+                        "derived": pa.array([False] * m),
+                        "correction": pa.nulls(m, pa.string()),
+                        "unresolved_reason": pa.nulls(m, pa.string()),
+                        "unit": batch.column("unit").cast(pa.string()),
+                        "provenance": pa.nulls(m, pa.string()),
+                    }
+                )
                 w.write_table(t)
     import pandas as pd
 
-    failures = pd.DataFrame({c: pd.Series(dtype="string") for c in
-                             ("report_id", "rule_id", "severity", "cells", "expected", "found", "message")})
+    failures = pd.DataFrame(
+        {
+            c: pd.Series(dtype="string")
+            for c in ("report_id", "rule_id", "severity", "cells", "expected", "found", "message")
+        }
+    )
     load_run(db, staging, failures, outcomes, "bench-mart", suite_version())
     shutil.rmtree(staging)
     (root / ".complete").write_text(str(n), encoding="utf-8")
@@ -260,7 +288,9 @@ def airflow_vs_runner(landing: Path) -> dict:
     for d in (runner_dir, airflow_dir):
         shutil.rmtree(d, ignore_errors=True)
     runner = wall([py, "-m", "etl", "run", "--landing", str(landing), "--workdir", str(runner_dir)], env)
-    airflow = wall([py, "-m", "airflow", "dags", "test", "annual_reports"], env | {"ETL_WORKDIR": str(airflow_dir)})
+    airflow = wall(
+        [py, "-m", "airflow", "dags", "test", "annual_reports"], env | {"ETL_WORKDIR": str(airflow_dir)}
+    )
     return {"runner_s": round(runner, 2), "airflow_s": round(airflow, 2), "ratio": round(airflow / runner, 3)}
 
 
@@ -269,8 +299,15 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
     outcome = json.loads((run_dir / "outcome.json").read_text(encoding="utf-8"))
     status = {o["source_file"]: o for o in outcome["outcomes"]}
     quarantined = outcome["quarantined"]
-    stats = {"reports": 0, "cells_wrong": 0, "reports_with_wrong_cells": 0, "violations": 0,
-             "violations_caught": 0, "valid_quarantined": 0, "rejected": 0}
+    stats = {
+        "reports": 0,
+        "cells_wrong": 0,
+        "reports_with_wrong_cells": 0,
+        "violations": 0,
+        "violations_caught": 0,
+        "valid_quarantined": 0,
+        "rejected": 0,
+    }
     wrong_examples: list[str] = []
     parsed: dict[str, dict] = {}
     for path in sorted((run_dir / "parsed").glob("batch-*.jsonl")):
@@ -298,14 +335,18 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
             stats["reports_with_wrong_cells"] += 1
             if len(wrong_examples) < 10:
                 wrong_examples.append(f"{src}: {wrong[:3]}")
-        blocking = {v["rule_id"] for v in label.get("violations", []) if not v["rule_id"].startswith("xyear.")}
+        blocking = {
+            v["rule_id"] for v in label.get("violations", []) if not v["rule_id"].startswith("xyear.")
+        }
         if blocking:
             stats["violations"] += 1
             got = set(quarantined.get(src, []))
             if status.get(src, {}).get("status") == "quarantined" and blocking <= got:
                 stats["violations_caught"] += 1
             elif len(wrong_examples) < 20:
-                wrong_examples.append(f"{src}: violation {sorted(blocking)} -> {status.get(src, {}).get('status')} {sorted(got)}")
+                wrong_examples.append(
+                    f"{src}: violation {sorted(blocking)} -> {status.get(src, {}).get('status')} {sorted(got)}"
+                )
         elif status.get(src, {}).get("status") == "quarantined":
             stats["valid_quarantined"] += 1
             if len(wrong_examples) < 20:
@@ -351,19 +392,51 @@ def write_doc(result: dict, details: dict) -> None:
     ]
     for key, value in result.items():
         lines.append(f"| `{key}` | {value} | {_verdict(key, value)} |")
-    lines += ["", "## Stages", "", "| stage | seconds | reports/s | MB/s | peak RSS MB |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Stages",
+        "",
+        "| stage | seconds | reports/s | MB/s | peak RSS MB |",
+        "|---|---|---|---|---|",
+    ]
     for name, st in details["stages"].items():
-        lines.append(f"| {name} | {st['s']} | {st.get('reports_per_s', '')} | {st.get('mb_per_s', '')} | {st['peak_rss_mb']} |")
-    lines += ["", "## Parse by format (one core)", "", "| format | reports | ms/report | reports/s | MB/s |",
-              "|---|---|---|---|---|"]
+        lines.append(
+            f"| {name} | {st['s']} | {st.get('reports_per_s', '')} | {st.get('mb_per_s', '')} | {st['peak_rss_mb']} |"
+        )
+    lines += [
+        "",
+        "## Parse by format (one core)",
+        "",
+        "| format | reports | ms/report | reports/s | MB/s |",
+        "|---|---|---|---|---|",
+    ]
     for fmt, c in sorted(details["parse_by_format"].items()):
         per = c["ms"] / max(c["n"], 1)
-        lines.append(f"| {fmt} | {c['n']} | {per:.2f} | {1000 / per if per else 0:.1f} | "
-                     f"{c['bytes'] / 2**20 / max(c['ms'] / 1000, 1e-9):.2f} |")
-    lines += ["", "## Floors", "", "```", json.dumps(details["floors"], indent=1), "```", "",
-              "## Airflow against `python -m etl run`", "", "```", json.dumps(details["airflow"], indent=1), "```",
-              "", "## Accuracy at scale", "", "```", json.dumps(details["accuracy"], indent=1, ensure_ascii=False),
-              "```", ""]
+        lines.append(
+            f"| {fmt} | {c['n']} | {per:.2f} | {1000 / per if per else 0:.1f} | "
+            f"{c['bytes'] / 2**20 / max(c['ms'] / 1000, 1e-9):.2f} |"
+        )
+    lines += [
+        "",
+        "## Floors",
+        "",
+        "```",
+        json.dumps(details["floors"], indent=1),
+        "```",
+        "",
+        "## Airflow against `python -m etl run`",
+        "",
+        "```",
+        json.dumps(details["airflow"], indent=1),
+        "```",
+        "",
+        "## Accuracy at scale",
+        "",
+        "```",
+        json.dumps(details["accuracy"], indent=1, ensure_ascii=False),
+        "```",
+        "",
+    ]
     if details.get("notes"):
         lines += ["## Notes", "", *details["notes"], ""]
     DOC.parent.mkdir(parents=True, exist_ok=True)
@@ -376,7 +449,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--mart-n", type=int, default=1_000_000)
     ap.add_argument("--skip-airflow", action="store_true")
-    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for generating the corpus")
+    ap.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes for generating the corpus"
+    )
     args = ap.parse_args(argv)
 
     from etl import pipeline
@@ -406,13 +481,17 @@ def main(argv: list[str] | None = None) -> int:
     text_ms = sum(c["ms"] for f, c in costs.items() if f in TEXT_FORMATS)
     pdf = costs.get("pdf", {"n": 0, "ms": 0.0})
     acc = accuracy(landing, run_dir)
-    mart_db = timer.run(f"build {args.mart_n:,}-report warehouse (cached)", ensure_mart_warehouse, args.mart_n, args.seed)
+    mart_db = timer.run(
+        f"build {args.mart_n:,}-report warehouse (cached)", ensure_mart_warehouse, args.mart_n, args.seed
+    )
     mart_s = mart_query_s(mart_db)
     af = {} if args.skip_airflow else airflow_vs_runner(landing)
     scale = 150_000 / n
     result = {
         "n_reports": n,
-        "parse_text_html_floor_ratio": round(text_ms / 1000 / fl["text_html_s"], 2) if fl["text_html_s"] else None,
+        "parse_text_html_floor_ratio": round(text_ms / 1000 / fl["text_html_s"], 2)
+        if fl["text_html_s"]
+        else None,
         "pdf_reports_per_s_per_core": round(pdf["n"] / (pdf["ms"] / 1000), 1) if pdf["ms"] else None,
         "validate_s": timer.stages["validate"]["s"],
         "validate_s_at_150k": round(timer.stages["validate"]["s"] * scale, 1),
@@ -432,7 +511,8 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "stages": timer.stages,
         "parse_by_format": costs,
-        "floors": {k: round(v, 3) if isinstance(v, float) else v for k, v in fl.items()} | {"pandas_rules_s": round(pandas_s, 3)},
+        "floors": {k: round(v, 3) if isinstance(v, float) else v for k, v in fl.items()}
+        | {"pandas_rules_s": round(pandas_s, 3)},
         "airflow": af,
         "accuracy": acc,
         "notes": [

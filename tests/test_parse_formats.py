@@ -125,7 +125,9 @@ def _grid_page(b: _PdfBuilder, top: float, cell_style: str) -> None:
         b.rect(xs[0], ys[3], xs[1] - xs[0], ys[2] - ys[3])
     else:  # rules drawn as thin filled rectangles
         for y in ys:
-            b.rect(xs[1] if y == ys[1] else xs[0], y - 0.4, xs[-1] - (xs[1] if y == ys[1] else xs[0]), 0.8, False)
+            b.rect(
+                xs[1] if y == ys[1] else xs[0], y - 0.4, xs[-1] - (xs[1] if y == ys[1] else xs[0]), 0.8, False
+            )
         for x in xs:
             b.rect(x - 0.4, ys[-1], 0.8, ys[0] - ys[-1], False)
     for i, ch in enumerate("VERT"):
@@ -187,8 +189,14 @@ def test_unreadable_pdf_is_rejected():
 # -- a synthetic 2021 report built from the template's own labels -----------------------------------------
 def _values(seed: int, template: str = "2021") -> dict[str, int | float]:
     rng = random.Random(seed)
-    return {c: (rng.choice([0, 0, 0, rng.randint(1, 3000)]) if c.startswith(("t3.", "t4.")) else rng.randint(0, 99999))
-            for c in spec.codes(template)}
+    return {
+        c: (
+            rng.choice([0, 0, 0, rng.randint(1, 3000)])
+            if c.startswith(("t3.", "t4."))
+            else rng.randint(0, 99999)
+        )
+        for c in spec.codes(template)
+    }
 
 
 def _t3_layout(template: str) -> list[tuple[str, list[str]]]:
@@ -212,6 +220,7 @@ def _t2_layout(template: str) -> list[tuple[str, str, str, list[str]]]:
 # -- Word ---------------------------------------------------------------------------------------------------
 def _docx_report(values: dict, blank: set[str]) -> bytes:
     """A 2021 report as a Word file, with the merged cells real ones have (python-docx repeats those)."""
+
     def v(code: str) -> str:
         return "/" if code in blank else str(values[code])
 
@@ -246,7 +255,9 @@ def _docx_report(values: dict, blank: set[str]) -> bytes:
     d.add_paragraph("三、收到和处理政府信息公开申请情况")
     t3 = d.add_table(rows=3, cols=10)
     h = t3.rows
-    h[0].cells[0].merge(h[2].cells[2]).text = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
+    h[0].cells[0].merge(
+        h[2].cells[2]
+    ).text = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
     h[0].cells[3].merge(h[0].cells[9]).text = "申请人情况"
     h[1].cells[3].merge(h[2].cells[3]).text = "自然人"
     h[1].cells[4].merge(h[1].cells[8]).text = "法人或其他组织"
@@ -328,8 +339,17 @@ def test_doc_needs_libreoffice(monkeypatch):
 
 
 # -- text layouts: labels detached from, wrapped around or glued to their numbers ---------------------------
-def _text_report(values: dict, rng: random.Random, *, wrap: bool, detach: bool, spaces: bool, numbering: str,
-                 generic: bool, heading: str) -> str:
+def _text_report(
+    values: dict,
+    rng: random.Random,
+    *,
+    wrap: bool,
+    detach: bool,
+    spaces: bool,
+    numbering: str,
+    generic: bool,
+    heading: str,
+) -> str:
     sep = " " if spaces else " | "
 
     def frame(line: str) -> str:
@@ -344,14 +364,21 @@ def _text_report(values: dict, rng: random.Random, *, wrap: bool, detach: bool, 
             lines += [sec, "| 信息内容 | " + " | ".join(heads) + " |", "|---|" + "---|" * len(cols)]
         vals = [str(values[c.code]) for c in spec.cells("2021") if c.code.startswith(f"t2.{key}.")]
         lines.append(row_label + " " + " ".join(vals) if spaces else frame(" | ".join([row_label, *vals])))
-    lines += ["三、收到和处理政府信息公开申请情况", "申请人情况", "自然人 | 商业企 | 科研机 | 总计", "业 | 构"]
+    lines += [
+        "三、收到和处理政府信息公开申请情况",
+        "申请人情况",
+        "自然人 | 商业企 | 科研机 | 总计",
+        "业 | 构",
+    ]
     seen_groups: set[str] = set()
     held_labels: list[str] = []
     held_values: list[str] = []
     for key, parts in _t3_layout("2021"):
         label = "".join(p for p in parts if p not in seen_groups or p == parts[-1])
         seen_groups.update(parts[:-1])
-        label = label.replace("1.", f"1{numbering}").replace("2.", f"2{numbering}").replace("3.", f"3{numbering}")
+        label = (
+            label.replace("1.", f"1{numbering}").replace("2.", f"2{numbering}").replace("3.", f"3{numbering}")
+        )
         vals = [str(values[f"t3.{key}.{col}"]) for col in spec.APPLICANT_COLUMNS]
         if detach and key not in ("new_received", "total", "carried_forward") and rng.random() < 0.5:
             held_labels.append(label)  # printed apart: a block of labels, then a block of bare value rows
@@ -381,7 +408,11 @@ def _text_report(values: dict, rng: random.Random, *, wrap: bool, detach: bool, 
     numbering=st.sampled_from([".", "、"]),
     generic=st.booleans(),
     heading=st.sampled_from(
-        ["四、政府信息公开行政复议、行政诉讼情况", "四、政府信息公开行政法复议、行政诉讼情况", "五、政府信息公开行政复议、行政诉讼情况"]
+        [
+            "四、政府信息公开行政复议、行政诉讼情况",
+            "四、政府信息公开行政法复议、行政诉讼情况",
+            "五、政府信息公开行政复议、行政诉讼情况",
+        ]
     ),
 )
 def test_text_layouts_read_exactly(seed, wrap, detach, spaces, numbering, generic, heading):
@@ -389,30 +420,40 @@ def test_text_layouts_read_exactly(seed, wrap, detach, spaces, numbering, generi
     rng = random.Random(seed)
     if spaces:  # "label n n n" lines carry no row structure to detach or wrap
         wrap = detach = False
-    text = _text_report(values, rng, wrap=wrap, detach=detach, spaces=spaces, numbering=numbering,
-                        generic=generic, heading=heading)
+    text = _text_report(
+        values,
+        rng,
+        wrap=wrap,
+        detach=detach,
+        spaces=spaces,
+        numbering=numbering,
+        generic=generic,
+        heading=heading,
+    )
     got = read_tables(text_rows(normalize(text)))
     assert {c: (got.cells[c], v) for c, v in values.items() if got.cells[c] != v} == {}
 
 
 def test_detached_label_rows_follow_template_order():
-    text = "\n".join([
-        "| 一、本年新收政府信息公开申请数量 | 5 | 0 | 0 | 0 | 0 | 0 | 5 |",
-        "| 二、上年结转政府信息公开申请数量 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |",
-        "| 三、 | （一）予以公开 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
-        "| 1 | 0 | 0 | 0 | 0 | 0 | 1 |",  # values before their label
-        "（二）部分公开（区分处理的，只",
-        "计这一情形，不计其他情形）",
-        "5.属于三类内部事务信",  # two labels, then their rows apart
-        "息",
-        "1.本机关不掌握相关政",
-        "府信息",
-        "| 3 | 0 | 0 | 0 | 0 | 0 | 3 |",
-        "| 6.属于四类过程性信息 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
-        "| 4 | 0 | 0 | 0 | 0 | 0 | 4 |",
-        "7",  # a stray page number between rows
-        "| （七）总计 | 10 | 0 | 0 | 0 | 0 | 0 | 10 |",
-    ])
+    text = "\n".join(
+        [
+            "| 一、本年新收政府信息公开申请数量 | 5 | 0 | 0 | 0 | 0 | 0 | 5 |",
+            "| 二、上年结转政府信息公开申请数量 | 1 | 0 | 0 | 0 | 0 | 0 | 1 |",
+            "| 三、 | （一）予以公开 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
+            "| 1 | 0 | 0 | 0 | 0 | 0 | 1 |",  # values before their label
+            "（二）部分公开（区分处理的，只",
+            "计这一情形，不计其他情形）",
+            "5.属于三类内部事务信",  # two labels, then their rows apart
+            "息",
+            "1.本机关不掌握相关政",
+            "府信息",
+            "| 3 | 0 | 0 | 0 | 0 | 0 | 3 |",
+            "| 6.属于四类过程性信息 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+            "| 4 | 0 | 0 | 0 | 0 | 0 | 4 |",
+            "7",  # a stray page number between rows
+            "| （七）总计 | 10 | 0 | 0 | 0 | 0 | 0 | 10 |",
+        ]
+    )
     got = read_tables(text_rows(normalize(text)))
     assert got.cells["t3.partially_granted.total"] == 1
     assert got.cells["t3.denied_internal_affairs.total"] == 3
@@ -422,15 +463,17 @@ def test_detached_label_rows_follow_template_order():
 
 
 def test_plain_label_number_lines():
-    text = "\n".join([
-        "第二十条第（五）项",
-        "信息内容本年处理决定数量",
-        "行政许可 97",
-        "行政事业性收费 12.5",
-        "申请中同意公开答复 9 件，部分公开答复 0 件，不予公开答复 2",  # narrative, not a row
-        "一、本年新收政府信息公开申请数量 3 0 0 0 0 0 3",
-        "（三）不予公开 1、属于国家秘密 1 0 - 0 0 0 1",
-    ])
+    text = "\n".join(
+        [
+            "第二十条第（五）项",
+            "信息内容本年处理决定数量",
+            "行政许可 97",
+            "行政事业性收费 12.5",
+            "申请中同意公开答复 9 件，部分公开答复 0 件，不予公开答复 2",  # narrative, not a row
+            "一、本年新收政府信息公开申请数量 3 0 0 0 0 0 3",
+            "（三）不予公开 1、属于国家秘密 1 0 - 0 0 0 1",
+        ]
+    )
     got = read_tables(text_rows(normalize(text)))
     assert got.cells["t2.licensing.decisions"] == 97
     assert got.cells["t2.fees.amount"] == 12.5
@@ -441,10 +484,12 @@ def test_plain_label_number_lines():
 
 
 def test_single_other_row_in_a_2021_table():
-    text = "\n".join([
-        "| 一、本年新收政府信息公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
-        "| （六）其他处理 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
-    ])
+    text = "\n".join(
+        [
+            "| 一、本年新收政府信息公开申请数量 | 2 | 0 | 0 | 0 | 0 | 0 | 2 |",
+            "| （六）其他处理 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+        ]
+    )
     got = read_tables(text_rows(normalize(text)), template="2021")
     assert got.cells["t3.other_no_fee.total"] == 0 and got.cells["t3.other_other.total"] == 0
 
@@ -476,15 +521,17 @@ def test_cell_values(cell, value):
 
 
 def test_2019_negative_change_and_procurement_unit():
-    text = "\n".join([
-        "第二十条第（五）项",
-        "| 信息内容 | 上一年项目数量 | 本年增/减 | 处理决定数量 |",
-        "| 行政许可 | 120 | -18 | 5000 |",
-        "第二十条第（九）项",
-        "| 信息内容 | 采购项目数量 | 采购总金额（万元） |",
-        "| 政府集中采购 | 6 | 25.1 |",
-        "| 一、本年新收政府信息公开申请数量 | 3 | 0 | 0 | 0 | 0 | 0 | 3 |",
-    ])
+    text = "\n".join(
+        [
+            "第二十条第（五）项",
+            "| 信息内容 | 上一年项目数量 | 本年增/减 | 处理决定数量 |",
+            "| 行政许可 | 120 | -18 | 5000 |",
+            "第二十条第（九）项",
+            "| 信息内容 | 采购项目数量 | 采购总金额（万元） |",
+            "| 政府集中采购 | 6 | 25.1 |",
+            "| 一、本年新收政府信息公开申请数量 | 3 | 0 | 0 | 0 | 0 | 0 | 3 |",
+        ]
+    )
     got = read_tables(text_rows(normalize(text)))
     assert got.template == "2019"
     assert got.cells["t2.licensing.items_change"] == -18

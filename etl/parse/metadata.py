@@ -42,7 +42,9 @@ _COMPILED_BY = re.compile(
     r"报告由(?P<a>[\u4e00-\u9fff()]{2,30}?)(?:根据|依据|按照|依照|负责|编制)"
     r"|(?P<b>[\u4e00-\u9fff()]{2,30}?)编制(?:完成)?了?[^。,，\n]{0,20}?报告"
 )
-_ORG_END = re.compile(r"(?:政府|委员会|管委会|局|厅|办公室|委|院|署|中心|办|办事处|联合会|联合社|大队|支队|馆|所|站|会)$")
+_ORG_END = re.compile(
+    r"(?:政府|委员会|管委会|局|厅|办公室|委|院|署|中心|办|办事处|联合会|联合社|大队|支队|馆|所|站|会)$"
+)
 # A government's general office compiles the government's report.
 _GOV_OFFICE = re.compile(r"(?:人民)?政府办(?:公室|公厅)?$")
 _ZONE_OFFICE = re.compile(r"(?:管委会|管理委员会)办公室$")

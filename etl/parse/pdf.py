@@ -153,7 +153,9 @@ def _split_cells(line: list[_Char]) -> list[list[_Char]]:
     cells = [[line[0]]]
     for prev, c in zip(line, line[1:], strict=False):
         gap = c.x0 - prev.x1
-        if gap > _CELL_GAP * h or (gap > _WORD_GAP * h and _NUMERIC.match(prev.text) and _NUMERIC.match(c.text)):
+        if gap > _CELL_GAP * h or (
+            gap > _WORD_GAP * h and _NUMERIC.match(prev.text) and _NUMERIC.match(c.text)
+        ):
             cells.append([c])
         else:
             cells[-1].append(c)
@@ -218,7 +220,9 @@ def _walk(objs: Iterator[object], outer: _Matrix) -> Iterator[tuple[object, int,
         if kind in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE):
             yield obj, kind, outer
         elif kind == pdfium_c.FPDF_PAGEOBJ_FORM:
-            kids = (pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(pdfium_c.FPDFFormObj_CountObjects(obj)))
+            kids = (
+                pdfium_c.FPDFFormObj_GetObject(obj, i) for i in range(pdfium_c.FPDFFormObj_CountObjects(obj))
+            )
             yield from _walk(kids, _then(_matrix(obj), outer))
 
 
@@ -364,7 +368,11 @@ def _free_pieces(chars: list[_Char], where: str) -> list[_Piece]:
 
 def _is_page_number(p: _Piece, height: float) -> bool:
     in_margin = p.y < _MARGIN * height or p.y > (1 - _MARGIN) * height
-    return p.free and in_margin and bool(_FOOTER.match(collapse_ws(normalize("".join(p.cells))).replace(" ", "")))
+    return (
+        p.free
+        and in_margin
+        and bool(_FOOTER.match(collapse_ws(normalize("".join(p.cells))).replace(" ", "")))
+    )
 
 
 def _area(box: tuple[float, float, float, float]) -> float:

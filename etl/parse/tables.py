@@ -58,8 +58,24 @@ _T2_PATTERNS: tuple[tuple[str, str], ...] = (
 _T2_RE = tuple((key, re.compile(p)) for key, p in _T2_PATTERNS)
 
 # Column headers that only one template prints: they decide the template (not the year).
-_MARKERS_2021 = ("本年制发件数", "本年废止件数", "现行有效件数", "本年处理决定数量", "本年收费金额", "逾期不补正", "缴纳费用")
-_MARKERS_2019 = ("本年新制作数量", "本年新公开数量", "对外公开总数量", "上一年项目数量", "本年增/减", "集中采购", "其他对外管理服务")
+_MARKERS_2021 = (
+    "本年制发件数",
+    "本年废止件数",
+    "现行有效件数",
+    "本年处理决定数量",
+    "本年收费金额",
+    "逾期不补正",
+    "缴纳费用",
+)
+_MARKERS_2019 = (
+    "本年新制作数量",
+    "本年新公开数量",
+    "对外公开总数量",
+    "上一年项目数量",
+    "本年增/减",
+    "集中采购",
+    "其他对外管理服务",
+)
 
 _T4_HEAD = re.compile(r"复议|诉讼")  # also the typo'd heading "行政法复议"
 _END = re.compile(r"^(五|六)、|存在的主要问题|改进情况")
@@ -305,7 +321,9 @@ class _Reader:
             candidates.append(self._wrapped_label("".join(tail) + dr.label))
         for label in candidates:
             if placed := self._place(label, dr):
-                if self.short is None:  # a row short of values (or a sentence of the narrative) is no evidence
+                if (
+                    self.short is None
+                ):  # a row short of values (or a sentence of the narrative) is no evidence
                     self.section = max(self.section or "t2", placed, key=_ORDER.index)
                 return
         if self._place_detached(dr):
@@ -313,7 +331,9 @@ class _Reader:
         if dr.label:
             self.tail = [*tail, dr.label][-_TAIL:]
         if self.section in ("t2", "t3"):
-            self.out.notes.append(f"{dr.where}: row with {len(dr.slots)} values not placed ({dr.label or 'no label'})")
+            self.out.notes.append(
+                f"{dr.where}: row with {len(dr.slots)} values not placed ({dr.label or 'no label'})"
+            )
 
     def _wrapped_label(self, text: str) -> str:
         """The label lines above a row joined to its own label: from where the last row still unread is named
@@ -374,7 +394,9 @@ class _Reader:
         if key3 in self.filled and label != dr.label:
             return None  # the lines above named a row already read: they are not this row's label
         if key3 == "other_single" and self.other_subrows:
-            key3 = None  # the table prints the （六） sub-rows: this is their heading, wrapped onto the values
+            key3 = (
+                None  # the table prints the （六） sub-rows: this is their heading, wrapped onto the values
+            )
         if key3 == "other_single":
             return "t3" if self._put_single_other(dr) else None
         if key3:

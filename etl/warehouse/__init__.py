@@ -21,7 +21,6 @@ from etl.warehouse.backend import Target, Warehouse, connect
 __all__ = ["Target", "Warehouse", "connect", "pause_point", "resolve"]
 
 
-
 def _pg_schema() -> str:
     return load_settings().warehouse_schema
 
