@@ -22,6 +22,7 @@ class Settings:
     batch_size: int
     warehouse_url: str | None
     warehouse_schema: str
+    duckdb_memory_limit: str
     corrections_file: Path
 
     @property
@@ -40,5 +41,7 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         # PostgreSQL for teams (issue 6); None means the embedded DuckDB file under the workdir.
         warehouse_url=os.environ.get("ETL_WAREHOUSE_URL") or None,
         warehouse_schema=os.environ.get("ETL_WAREHOUSE_SCHEMA") or "annual_reports",
+        # the embedded warehouse's memory budget (DuckDB spills past it): peak RSS stays flat at any N
+        duckdb_memory_limit=os.environ.get("ETL_DUCKDB_MEMORY_LIMIT") or "1GB",
         corrections_file=_env_path("ETL_CORRECTIONS_FILE", PROJECT_ROOT / "corrections" / "corrections.csv"),
     )

@@ -136,7 +136,11 @@ class DuckDBWarehouse(Warehouse):
 
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(path), read_only=read_only)
+        from etl.config import load_settings
+
+        # a bounded buffer pool: DuckDB spills staging and sorts to disk instead of growing with the batch
+        config = {"memory_limit": load_settings().duckdb_memory_limit}
+        self.con = duckdb.connect(str(path), read_only=read_only, config=config)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.con.execute(sql, params)
