@@ -6,6 +6,8 @@
 #   make test   pytest
 #   make lint   ruff check + ruff format --check
 #   make accuracy  parse every labelled report (CORPUS=dir, default ../shared/corpus/real) and score it
+#   make bench  benchmark every stage against its floor (N=10000 reports by default); writes docs/benchmarks.md
+#   make sample regenerate the bundled synthetic sample (sample/landing/generated)
 #
 # Airflow's settings live in etc/airflow.env (shared with the tests); this file exports them.
 
@@ -40,7 +42,7 @@ WORKDIR ?= $(or $(ETL_WORKDIR),$(PROJECT_ROOT)/var)
 DAGS_TEST_LOG = $(AIRFLOW_HOME)/dags-test.log
 DAGS_TEST_PROGRESS := \[DAG TEST\] (starting|end) task|run summary counts|Marking run|\[(error|critical)|Traceback|DagRun failed
 
-.PHONY: help venv run test lint accuracy
+.PHONY: help venv run test lint accuracy bench sample
 
 help:
 	@sed -n -e 's/^#   make /  make /p' -e 's/^#               (/                (/p' $(MAKEFILE)
@@ -79,3 +81,10 @@ lint: venv
 
 accuracy: venv
 	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.accuracy $(CORPUS)
+
+N ?= 10000
+bench: venv
+	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.bench --n $(N) $(BENCH_ARGS)
+
+sample: venv
+	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.synth --sample
