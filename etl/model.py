@@ -63,6 +63,7 @@ class ParsedReport:
     units: dict[str, str] = field(default_factory=dict)
     provenance: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    narrative: dict[str, int] = field(default_factory=dict)  # figures the text states (etl.parse.narrative)
 
     def to_public_json(self) -> dict[str, Any]:
         """The stable `python -m etl parse` interface."""
@@ -82,6 +83,7 @@ class ParsedReport:
             "unresolved_cells": self.unresolved,
             "units": self.units,
             "provenance": self.provenance,
+            "stated_figures": self.narrative,
         }
 
     def to_dict(self) -> dict[str, Any]:

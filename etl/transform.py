@@ -38,6 +38,7 @@ REPORT_SCHEMA = pa.schema(
         ("n_blank", pa.int32()),
         ("n_unresolved", pa.int32()),
         ("notes", pa.string()),
+        ("narrative", pa.string()),  # JSON {figure: N} the text states, checked against the tables
     ]
 )
 CELL_SCHEMA = pa.schema(
@@ -82,6 +83,7 @@ def report_row(src: SourceFile, rep: ParsedReport) -> dict:
         "n_blank": len(rep.blank_cells),
         "n_unresolved": len(rep.unresolved),
         "notes": json.dumps(rep.notes, ensure_ascii=False) if rep.notes else None,
+        "narrative": json.dumps(rep.narrative, ensure_ascii=False, sort_keys=True) if rep.narrative else None,
     }
 
 

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS dim_report (
     n_blank         INTEGER NOT NULL,
     n_unresolved    INTEGER NOT NULL,
     notes           VARCHAR,
+    narrative       VARCHAR,               -- JSON {figure: N} the report text states
     run_id          VARCHAR NOT NULL
 );
 
@@ -166,6 +167,7 @@ CREATE TABLE IF NOT EXISTS quarantine_report (
     n_blank         INTEGER NOT NULL,
     n_unresolved    INTEGER NOT NULL,
     notes           VARCHAR,
+    narrative       VARCHAR,               -- JSON {figure: N} the report text states
     run_id          VARCHAR NOT NULL
 );
 

@@ -12,6 +12,7 @@ from etl.extract import decode_bytes, detect_format
 from etl.model import ParsedReport, RejectedInput
 from etl.parse.glued import looks_glued, read_glued
 from etl.parse.metadata import extract_metadata
+from etl.parse.narrative import stated_figures
 from etl.parse.rows import Row, normalize, text_rows
 from etl.parse.tables import read_tables
 
@@ -75,6 +76,7 @@ def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> 
         units=tables.units,
         provenance=tables.provenance,
         notes=tables.notes,
+        narrative=stated_figures(text),
     )
 
 

@@ -5,7 +5,7 @@ import os
 # Before anything imports great_expectations (the submodules below do): no usage analytics.
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
-from etl.validate.narrative import stated_figures  # noqa: E402
+from etl.parse.narrative import stated_figures  # noqa: E402
 from etl.validate.rules import Rule, crossyear_rules, rules  # noqa: E402
 from etl.validate.run import FAILURE_COLUMNS, SuiteRun, validate_frame, validate_reports  # noqa: E402
 from etl.validate.suites import build_suite, load_suite, write_suites  # noqa: E402

@@ -54,7 +54,7 @@ class Rule:
     kind: RuleKind = "sum"
     limit: float | None = None  # max: the largest plausible value; ratio: the largest factor either way
     floor: float | None = None  # ratio: judged only when both years are at least this
-    stated: str | None = None  # stated: the narrative figure's key (etl.validate.narrative)
+    stated: str | None = None  # stated: the narrative figure's key (etl.parse.narrative)
     alternatives: tuple[tuple[str, ...], ...] = ()  # stated: the table sums the figure may be
     tolerated: tuple[str, ...] = ()  # complete: cells that may be null with an on-purpose reason
 
@@ -207,7 +207,7 @@ def _t2_sanity_rules(template: str) -> list[Rule]:
     return out
 
 
-# Narrative figure -> the table sums it may state (etl.validate.narrative documents the readings).
+# Narrative figure -> the table sums it may state (etl.parse.narrative documents the readings).
 NARRATIVE_CHECKS: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {
     "received": (
         (("t3.new_received.total",), ("t3.new_received.total", "t3.carried_over.total")),

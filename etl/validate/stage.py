@@ -3,8 +3,8 @@
 <run_dir>/validation/failures.parquet   every (report, rule) that failed, blocking or warning
 <run_dir>/data_docs/index.html          GE Data Docs of the run's validations (offline)
 
-Per year partition the cells are read once and pivoted per template into one wide frame per (year,
-template): one GE run each, bounded memory, one suite per run. Each report row also carries what the
+Cells are read a chunk of staging parts at a time (≤ CHUNK_REPORTS reports of one year partition) and
+pivoted per template into one wide frame: one GE run per (chunk, template), memory bounded by the chunk. Each report row also carries what the
 rules read besides its cells: the parser's reasons for null cells (`unresolved`), the figures its text
 states (`narrative`, when the parse stage provides them), scope and adcode.
 """
@@ -38,7 +38,8 @@ REPORT_FIELDS = [
     "adcode",
     "n_unresolved",
 ]
-NARRATIVE = "narrative"  # optional reports column: JSON of etl.validate.narrative.stated_figures
+NARRATIVE = "narrative"  # optional reports column: JSON of etl.parse.narrative.stated_figures
+CHUNK_REPORTS = 20_000  # reports per GE run: GE's fixed cost per run (~1 s) against memory per chunk
 
 
 def _unresolved(part: pd.DataFrame) -> pd.Series:
@@ -89,8 +90,34 @@ def _kept(reports: pd.DataFrame, failures: pd.DataFrame) -> pd.Series:
     return reports["report_id"].isin(kept)
 
 
-def validate_staging(run: Path, warehouse: Path | None) -> dict:
-    """Validate a run's staging; write failures.parquet and the Data Docs; the stage's summary."""
+def _chunks(reports_dir: Path, limit: int) -> list[tuple[int, list[str]]]:
+    """(year, part file names) groups of at most ~limit reports: staging parts are written per parse batch,
+    so a chunk is a few whole batches, and the same names locate their cells."""
+    import pyarrow.parquet as pq
+
+    out: list[tuple[int, list[str]]] = []
+    for year_dir in sorted(reports_dir.glob("year=*")):
+        year = int(year_dir.name.split("=", 1)[1])
+        names: list[str] = []
+        size = 0
+        for part in sorted(year_dir.glob("*.parquet")):
+            rows = pq.ParquetFile(part).metadata.num_rows
+            if names and size + rows > limit:
+                out.append((year, names))
+                names, size = [], 0
+            names.append(part.name)
+            size += rows
+        if names:
+            out.append((year, names))
+    return out
+
+
+def validate_staging(run: Path, warehouse: Path | None, chunk_reports: int = CHUNK_REPORTS) -> dict:
+    """Validate a run's staging; write failures.parquet and the Data Docs; the stage's summary.
+
+    Memory is bounded by the chunk, not the run: cells are read a few staging parts at a time, with report
+    ids and codes as categoricals, and one GE run validates each (chunk, template).
+    """
     out = run / "validation" / "failures.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
     reports_dir, cells_dir = run / "staging" / "reports", run / "staging" / "cells"
@@ -100,17 +127,25 @@ def validate_staging(run: Path, warehouse: Path | None) -> dict:
         dataset = ds.dataset(reports_dir, partitioning="hive")
         columns = REPORT_FIELDS + ([NARRATIVE] if NARRATIVE in dataset.schema.names else [])
         reports = dataset.to_table(columns=columns).to_pandas()
-        cells = ds.dataset(cells_dir, partitioning="hive")
         xyear: list[pd.DataFrame] = []
-        for year, of_year in reports.groupby("year"):
-            part = cells.to_table(
-                columns=["report_id", "code", "value", "unresolved_reason"],
-                filter=ds.field("year") == int(year),
-            ).to_pandas()
-            for template, group in of_year.groupby("template"):
+        for k, (year, names) in enumerate(_chunks(reports_dir, chunk_reports), start=1):
+            ids = (
+                ds.dataset([reports_dir / f"year={year}" / n for n in names]).to_table(columns=["report_id"])
+            )["report_id"].to_pylist()
+            of_chunk = reports[reports["report_id"].isin(ids)]
+            part = (
+                ds.dataset([cells_dir / f"year={year}" / n for n in names])
+                .to_table(columns=["report_id", "code", "value", "unresolved_reason"])
+                .to_pandas(strings_to_categorical=True)
+            )
+            for col in ("report_id", "code"):  # categoricals keep memory small; pivots want plain labels
+                part[col] = part[col].astype(str)
+            for template, group in of_chunk.groupby("template"):
                 frame = _template_frame(part, group, str(template))
                 frames.append(
-                    validate_frame(frame, str(template), runs=runs, batch=f"year={year} template={template}")
+                    validate_frame(
+                        frame, str(template), runs=runs, batch=f"year={year} template={template} chunk={k}"
+                    )
                 )
             few = part[part["code"].isin(XYEAR_CODES)]
             xyear.append(
@@ -118,6 +153,7 @@ def validate_staging(run: Path, warehouse: Path | None) -> dict:
                     columns=list(XYEAR_CODES)
                 )
             )
+            del part
         failures = pd.concat(frames, ignore_index=True)
         current = reports[KEYS].join(pd.concat(xyear), on="report_id")
         previous = current[_kept(reports, failures)]

@@ -48,7 +48,7 @@ GX_SEVERITY = {"blocking": "critical", "warning": "warning"}
 # Per-report inputs besides the cells (optional: absent means none / unknown), kept out of the GE batch.
 REPORT_COLUMNS = {
     "unresolved": "JSON {code: reason} of the cells the parser left null (staging cells.unresolved_reason)",
-    "narrative": "JSON {figure: N} the report's text states (etl.validate.narrative.stated_figures)",
+    "narrative": "JSON {figure: N} the report's text states (etl.parse.narrative.stated_figures)",
     "scope": "agency | government | region (staging reports.scope)",
     "adcode": "6-digit division code (staging reports.adcode)",
 }

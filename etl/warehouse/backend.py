@@ -141,6 +141,7 @@ class DuckDBWarehouse(Warehouse):
         # a bounded buffer pool: DuckDB spills staging and sorts to disk instead of growing with the batch
         config = {"memory_limit": load_settings().duckdb_memory_limit}
         self.con = duckdb.connect(str(path), read_only=read_only, config=config)
+        self.con.execute("SET enable_progress_bar = false")  # batch logs, not a terminal
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.con.execute(sql, params)

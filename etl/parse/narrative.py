@@ -2,7 +2,8 @@
 
 Pure and conservative: a figure is taken only from a clear pattern, the number written in digits right
 next to its keyword and followed by 件; a key whose matches disagree, or that speaks of last year, is
-dropped rather than guessed. What each key means (validated in etl.validate.rules):
+dropped rather than guessed. The parse stage stores them with the report; validation compares them with
+the tables. What each key means (checked in etl.validate.rules):
 
     received         收到/受理…申请 N 件: 一 本年新收, or 一 + 二 上年结转 (reports use both readings)
     new_received     本年新收…申请 N 件: 一 本年新收 总计
