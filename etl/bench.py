@@ -180,9 +180,12 @@ def ensure_mart_warehouse(n: int, seed: int) -> Path:
     done = root / ".complete"
     if done.exists() and done.read_text(encoding="utf-8") == schema_version():
         return db
-    shutil.rmtree(root, ignore_errors=True)
     labels = root / "labels"
-    write_cells(n, Config(seed=seed), labels)
+    if not (labels / ".complete").exists():  # the labels do not depend on the warehouse schema: kept
+        shutil.rmtree(labels, ignore_errors=True)
+        write_cells(n, Config(seed=seed), labels)
+        (labels / ".complete").write_text(str(n), encoding="utf-8")
+    db.unlink(missing_ok=True)
     staging = root / "staging"
     outcomes: list[Outcome] = []
     for year_dir in sorted((labels / "reports").glob("year=*")):
