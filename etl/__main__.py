@@ -44,10 +44,20 @@ def format_summary(summary: dict) -> str:
         f"files seen {c['files']}  loaded {c['loaded']}  quarantined {c['quarantined']}  "
         f"rejected {c['rejected']}  duplicates {c['duplicate']}",
     ]
+    if "warnings" in summary:
+        lines.append(
+            f"warnings {summary['warnings']} on {summary['reports_with_warnings']} reports (they load)"
+        )
     for f, rules in summary["quarantined"].items():
         lines.append(f"  quarantined {f}: {', '.join(rules)}")
     for f, reason in summary["rejected"].items():
         lines.append(f"  rejected    {f}: {reason}")
+    for key, label in (
+        ("data_docs", "validation (Great Expectations Data Docs)"),
+        ("dashboard", "dashboard"),
+    ):
+        if key in summary:
+            lines.append(f"{label}: {summary[key]}")
     lines.append("")
     lines.append("mart_province_year")
     cols = [

@@ -257,10 +257,24 @@ def summarize(run_dir: str) -> dict:
     outcome = _read_json(run / "outcome.json")
     manifest = _read_json(run / "manifest.json")
     keep = ("loaded", "quarantined", "rejected", "duplicates", "counts")
+    workdir = Path(manifest["workdir"])
+    failures_path = run / "validation" / "failures.parquet"
+    if failures_path.exists():
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        failures = pq.read_table(failures_path, columns=["report_id", "severity"])
+        warned = failures.filter(pc.not_equal(failures["severity"], "blocking"))
+        warnings = {"warnings": warned.num_rows, "reports_with_warnings": len(pc.unique(warned["report_id"]))}
+    else:
+        warnings = {}
+    links = {"data_docs": run / "data_docs" / "index.html", "dashboard": workdir / "dashboard.html"}
     return {
         "run_id": outcome["run_id"],
         **{k: outcome[k] for k in keep},
-        "mart": mart_rows(Path(manifest["workdir"]) / "warehouse.duckdb"),
+        **warnings,
+        **{k: str(p) for k, p in links.items() if p.exists()},
+        "mart": mart_rows(workdir / "warehouse.duckdb"),
     }
 
 
