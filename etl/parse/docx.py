@@ -47,7 +47,7 @@ def _table_rows(table: Table, t_idx: int) -> list[Row]:
                 continue
             seen[id(cell._tc)] = cell._tc
             cells.append(_text(cell.text))
-        if any(cells):
+        if any(cells) or len(cells) > 1:  # a row of empty cells is a row of blank values
             rows.append(Row(cells=cells, where=f"table {t_idx} row {r_idx}"))
     return rows
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import islice
 
 from etl import spec
@@ -333,6 +334,7 @@ def _last_key(label: str, keys: Sequence[tuple[str, re.Pattern[str]]], tail: int
     return best[2] if best else None
 
 
+@lru_cache(maxsize=65536)
 def _t3_key(label: str, template: str) -> str | None:
     rows = spec.t3_rows(template)
     keys = [(k, rx) for k, rx in _T3_KEYS if k in rows or (k == "other" and "other_other" in rows)]
@@ -340,6 +342,7 @@ def _t3_key(label: str, template: str) -> str | None:
     return "other_single" if key == "other" and "other" not in rows else key  # 2021 report, old single （六）
 
 
+@lru_cache(maxsize=65536)
 def _t2_key(label: str, template: str) -> str | None:
     rows = dict(spec.t2_rows(template))
     return _last_key(label, [(k, rx) for k, rx in _T2_KEYS if k in rows], _T2_TAIL)

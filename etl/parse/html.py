@@ -16,7 +16,7 @@ _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
 def _cell_text(td) -> str:
     # Word-export markup splits one number over several spans ('2' '0'); text_content() glues them back,
     # but source-code line breaks between spans can leave spaces inside a number.
-    text = collapse_ws(normalize(td.text_content()))
+    text = collapse_ws(td.text_content())
     if _DIGITS_SPLIT.match(text) and " " in text:
         text = text.replace(" ", "")
     return text
@@ -24,7 +24,8 @@ def _cell_text(td) -> str:
 
 def read_html(source: str) -> tuple[str, str | None, list[Row]]:
     """(plain text of the page, <title>, rows of every table in document order)."""
-    doc = lxml.html.fromstring(source)
+    # NFKC once over the page (markup is unaffected), not once per cell
+    doc = lxml.html.fromstring(normalize(source))
     for bad in doc.xpath("//script|//style|//noscript"):
         bad.drop_tree()
     title_el = doc.find(".//title")
@@ -34,7 +35,7 @@ def read_html(source: str) -> tuple[str, str | None, list[Row]]:
         # nested layout tables: only rows whose nearest table is this one
         for r_idx, tr in enumerate(table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr"), start=1):
             cells = [_cell_text(td) for td in tr.xpath("./td|./th")]
-            if any(cells):
+            if any(cells) or len(cells) > 1:  # a row of empty cells is a row of blank values
                 rows.append(Row(cells=cells, where=f"table {t_idx} row {r_idx}"))
     # page text with block boundaries kept as line breaks, for metadata and narrative cues
     for el in doc.iter(*_BLOCK_TAGS):

@@ -7,12 +7,13 @@ Pure and cheap: the title and year are looked for in the first few thousand char
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from etl import regions
 from etl.model import Metadata
+from etl.parse.rows import normalize
 
 _HEAD = 3000
 _EVIDENCE_LEN = 120
@@ -100,6 +101,7 @@ class _Title:
     year: int
 
 
+@lru_cache(maxsize=65536)
 def _tidy(line: str) -> str:
     return _DIGIT_SPACE.sub("", line.strip())
 
@@ -249,11 +251,11 @@ def _scope(text: str, issuer: str | None, title: _Title | None) -> tuple[str | N
 def extract_metadata(text: str, title: str | None = None) -> Metadata:
     """Issuer, year, region and scope of one report. `title` is the document's own title (HTML <title>, PDF
     metadata), used only when the text has no title line of its own: it is often generic or the site's name."""
-    text = unicodedata.normalize("NFKC", text)
+    text = normalize(text)
     head = text[:_HEAD]
     found = _find_title(head.splitlines())
     if (found is None or not found.name) and title:
-        found = _find_title(unicodedata.normalize("NFKC", title).splitlines()) or found
+        found = _find_title(normalize(title).splitlines()) or found
     raw = found.name if found and found.name else (_compiled_by(head) or _home_place(head) or "")
     issuer = _issuer(raw, head)
     meta = Metadata(issuer=issuer, year=_year(head, found))

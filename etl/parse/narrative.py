@@ -16,7 +16,8 @@ the tables. What each key means (checked in etl.validate.rules):
 from __future__ import annotations
 
 import re
-import unicodedata
+
+from etl.parse.rows import normalize
 
 _N = r"(\d[\d,]*)件"
 _OF_APPLICATIONS = r"(?:(?:政府信息公开|依申请公开|信息公开)?申请)"
@@ -51,11 +52,12 @@ _NEEDS_DISCLOSURE = frozenset({"review", "litigation"})
 _JOINT = {"review": "诉讼", "litigation": "复议"}
 _SENTENCE = re.compile(r"[^。；;！？!?|]+")
 _CLAUSE_END = "，,、：:（("
+_WS = re.compile(r"\s+")
 
 
 def _flatten(text: str) -> str:
     """NFKC, whitespace gone (PDF text spaces digits: '申请 3119 件'), lines joined: the patterns need no gaps."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    return _WS.sub("", normalize(text))
 
 
 def _clause_before(sentence: str, at: int) -> str:
@@ -75,6 +77,8 @@ def stated_figures(text: str) -> dict[str, int]:
     """{key: N} for each figure the text states unambiguously (see the module doc for the keys)."""
     found: dict[str, set[int]] = {}
     for sentence in _SENTENCE.findall(_flatten(text)):
+        if "件" not in sentence:  # every figure is "N件": most sentences (and table cells) are skipped here
+            continue
         for key, patterns in PATTERNS.items():
             if key in _NEEDS_DISCLOSURE and not _ABOUT_DISCLOSURE.search(sentence):
                 continue

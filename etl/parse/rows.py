@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 _WS = re.compile(r"[ \t\u3000\xa0]+")
 _MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")  # |---|:---:|
@@ -27,7 +28,8 @@ class Row:
 
 def normalize(text: str) -> str:
     """NFKC folds full-width digits and punctuation (１２，（）) to ASCII; minus signs and dashes unified."""
-    text = unicodedata.normalize("NFKC", text)
+    if not unicodedata.is_normalized("NFKC", text):  # a quick check: most pages need no rewrite
+        text = unicodedata.normalize("NFKC", text)
     return text.replace("\u2212", "-").replace("\u2014", "—").replace("\u2013", "-")
 
 
@@ -71,5 +73,6 @@ def text_rows(text: str) -> list[Row]:
     return rows
 
 
+@lru_cache(maxsize=65536)
 def collapse_ws(text: str) -> str:
     return _WS.sub(" ", text).strip()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from etl import spec
 from etl.model import RejectedInput
@@ -118,6 +119,7 @@ def _compact(text: str) -> str:
     return _SPACES.sub("", text)
 
 
+@lru_cache(maxsize=65536)
 def canon_label(text: str) -> str:
     """Label text as matched: no spaces, item numbers written one way ("3、其他" -> "3.其他")."""
     return _ITEM_NO.sub(r"\1.", _compact(text))
@@ -165,6 +167,7 @@ def detect_template(rows: list[Row], year: int | None) -> str:
     return "2021" if (year or 2021) >= 2021 else "2019"
 
 
+@lru_cache(maxsize=65536)
 def match_t3(label: str, template: str) -> str | None:
     rows = spec.t3_rows(template)
     for key, rx in _T3_RE:
@@ -185,6 +188,7 @@ def named_t3(text: str, template: str) -> list[str]:
     return [key for _, key in _t3_hits(text, template)]
 
 
+@lru_cache(maxsize=65536)
 def match_t2(label: str, template: str) -> str | None:
     rows = dict(spec.t2_rows(template))
     for key, rx in _T2_RE:
@@ -371,8 +375,13 @@ class _Reader:
     def _t4_row(self, dr: _DataRow) -> str:
         if not dr.slots and _END.search(dr.label):
             return "done"
-        if dr.label and all(s.is_blank for s in dr.slots):
-            return "t4"  # a header row (padding cells are not values)
+        if all(s.is_blank for s in dr.slots):
+            # a header row's padding, or an empty spacer row, is no value; a nameless row of blanks that
+            # fills 表四 exactly is its (all blank) value row
+            remaining = 15 - len(self.t4_slots)
+            fills = len(dr.slots) == remaining or (len(dr.slots) == remaining - 1 and dr.breaks)
+            if dr.label or not fills:
+                return "t4"
         at = len(self.t4_slots)
         self.t4_breaks += [at + b for b in dr.breaks] + ([at] if at else [])
         self.t4_slots.extend((s, dr.where) for s in dr.slots)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 Number = int | float
 
@@ -26,8 +27,11 @@ class Slot:
         return self.value is None
 
 
+@lru_cache(maxsize=65536)
 def read_slot(cell: str) -> Slot | None:
-    """A value slot, or None if the cell is text. Expects NFKC-normalised text."""
+    """A value slot, or None if the cell is text. Expects NFKC-normalised text.
+
+    Cached: tables repeat the same few cell texts ("0", "", "1") thousands of times; Slot is immutable."""
     text = cell.strip()
     if text in BLANK_MARKS:
         return Slot(None, cell)

@@ -40,11 +40,12 @@ def run_text(printed: Sequence[str]) -> str:
     return re.sub(r"[^\d.\-]", "", text)
 
 
-def splits(run: str, kinds: Sequence[str], limit: int = 200_000) -> Iterator[tuple[Number, ...]]:
-    """Every way to cut `run` into len(kinds) numbers of those kinds (no leading zeros)."""
+def splits(run: str, kinds: Sequence[str], limit: int = 200_000) -> Iterator[tuple[Number | None, ...]]:
+    """Every way to cut `run` into len(kinds) numbers of those kinds (no leading zeros), or blanks (a lone
+    "-", None)."""
     budget = [limit]
 
-    def go(i: int, k: int) -> Iterator[tuple[Number, ...]]:
+    def go(i: int, k: int) -> Iterator[tuple[Number | None, ...]]:
         budget[0] -= 1
         if budget[0] < 0:
             return
@@ -55,7 +56,10 @@ def splits(run: str, kinds: Sequence[str], limit: int = 200_000) -> Iterator[tup
         left = len(kinds) - k - 1
         for j in range(i + 1, len(run) - left + 1):
             piece = run[i:j]
-            if _KINDS[kinds[k]].fullmatch(piece):
+            if piece == "-":  # a lone dash is also how reports print a blank cell: a reader must allow it
+                for rest in go(j, k + 1):
+                    yield (None, *rest)
+            elif _KINDS[kinds[k]].fullmatch(piece):
                 value = float(piece) if "." in piece else int(piece)
                 for rest in go(j, k + 1):
                     yield (value, *rest)
