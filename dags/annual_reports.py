@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from datetime import timedelta
 
 import pendulum
@@ -82,14 +81,6 @@ DEFAULT_ARGS = {
     "execution_timeout": timedelta(hours=2),
 }
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_run_id(run_id: str) -> str:
-    """Airflow run id -> one path component: ``manual__2026-01-02T03:04:05+00:00`` -> ``manual__2026-01-02T03-04-05-00-00``."""
-    safe = _UNSAFE.sub("-", run_id).strip(".-")
-    return safe[:200] or "run"
-
 
 def _opt(value: object) -> str | None:
     """A param left empty means: let etl.config decide (environment, then project default)."""
@@ -131,7 +122,7 @@ def annual_reports():
 
         params = params or {}
         result = pipeline.extract(
-            safe_run_id(run_id or "manual"),
+            run_id or "manual",  # made a safe folder name by the pipeline
             landing=_opt(params.get("landing")),
             workdir=_opt(params.get("workdir")),
         )

@@ -35,7 +35,9 @@ def new_run_id() -> str:
 
 
 def safe_run_id(run_id: str) -> str:
-    return _SAFE.sub("_", run_id).strip("_") or new_run_id()
+    """A run id (Airflow's included) as one path component:
+    ``manual__2026-01-02T03:04:05+00:00`` -> ``manual__2026-01-02T03-04-05-00-00``; never '.', '..' or hidden."""
+    return _SAFE.sub("-", run_id).strip(".-")[:200] or new_run_id()
 
 
 def _write_json(path: Path, obj) -> None:

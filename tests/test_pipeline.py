@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -154,3 +155,15 @@ def test_reviewed_correction_loads_a_quarantined_report(tmp_path, monkeypatch):
         assert con.execute("SELECT count(*) FROM quarantine").fetchone()[0] == 0
     finally:
         con.close()
+
+
+def test_run_id_is_one_safe_path_component():
+    from etl.pipeline import safe_run_id
+
+    assert (
+        safe_run_id("manual__2026-11-27T20:02:57.524065+00:00") == "manual__2026-11-27T20-02-57.524065-00-00"
+    )
+    for raw in ("scheduled__2026-11-26T16:00:00+00:00", "../../etc/passwd", "a b/c\\\\d:e", "..", ""):
+        safe = safe_run_id(raw)
+        assert re.fullmatch(r"[A-Za-z0-9._-]+", safe), safe
+        assert safe not in (".", "..") and not safe.startswith(".")

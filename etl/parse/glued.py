@@ -605,7 +605,9 @@ class _Glued:
             kinds = [
                 "signed" if c == "items_change" else "amount" if c == "amount" else "count" for c in cols[key]
             ]
-            if kinds == ["count"]:  # one cell: a minus sign can only be printed (a source error for validation)
+            if kinds == [
+                "count"
+            ]:  # one cell: a minus sign can only be printed (a source error for validation)
                 kinds = ["signed"]
             split = _split(p.raw, kinds, _T2_MAX_DIGITS)
             if split.ways == 1:
