@@ -23,6 +23,7 @@ from etl.config import PARSER_VERSION
 from etl.outcomes import Outcome
 from etl.transform import CELL_SCHEMA, REPORT_SCHEMA
 from etl.warehouse import Target, Warehouse, connect, pause_point, resolve
+from etl.warehouse.backend import sql_type
 from etl.warehouse.dims import agency_tables, region_table
 from etl.warehouse.marts import build_marts, mart_rows
 from etl.warehouse.sql import script
@@ -64,8 +65,18 @@ class AuditError(RuntimeError):
 
 
 def _stage_parquet(wh: Warehouse, table: str, folder: Path, schema: pa.Schema) -> None:
+    has_parts = any(folder.rglob("*.parquet"))
+    if has_parts and wh.dialect == "duckdb":
+        # DuckDB reads the staging Parquet where it lies: a view streams it into the audits and the
+        # publish, so memory stays within the buffer pool at any N (a temp table would hold it all)
+        cols = ", ".join(f"CAST({f.name} AS {sql_type(f.type)}) AS {f.name}" for f in schema)
+        files = (folder / "*" / "*.parquet").as_posix().replace("'", "''")
+        wh.execute(
+            f"CREATE TEMP VIEW {table} AS SELECT {cols} FROM read_parquet('{files}', hive_partitioning = true)"
+        )
+        return
     wh.create_temp(table, schema)
-    if any(folder.rglob("*.parquet")):  # a run that parsed nothing still publishes its ledger
+    if has_parts:  # a run that parsed nothing still publishes its ledger
         dataset = ds.dataset(folder, schema=schema, format="parquet", partitioning=_HIVE_YEAR)
         wh.append_arrow(table, dataset.scanner(columns=schema.names, batch_size=BATCH_ROWS).to_reader())
 
