@@ -43,13 +43,6 @@ TARGETS = {
 }
 
 
-def _rss_mb() -> float:
-    """Peak resident memory so far, this process and its finished children (Linux reports KiB)."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return round(max(own, children) / 1024, 1)
-
-
 def _child(conn, fn, args) -> None:
     started = time.perf_counter()
     out = fn(*args)
