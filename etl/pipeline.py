@@ -123,6 +123,13 @@ def parse_batch(batch_path: str) -> str:
     return str(out)
 
 
+def _run_settings(run: Path):
+    """The settings a run was planned with: its manifest records the workdir (and so the warehouse)."""
+    manifest = run / "manifest.json"
+    workdir = Path(_read_json(manifest)["workdir"]) if manifest.exists() else None
+    return load_settings(workdir=workdir)
+
+
 def _iter_parsed(run_dir: Path):
     for path in sorted((run_dir / "parsed").glob("batch-*.jsonl")):
         with path.open(encoding="utf-8") as f:
@@ -156,14 +163,12 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
 
 # -- validate ----------------------------------------------------------------------------------------------
 def validate(run_dir: str) -> dict:
-    """Template suites per (year, template), the cross-year suite against last year's reports (this run's
+    """Template suites per chunk of staging, the cross-year suite against last year's reports (this run's
     staging, else the published warehouse) and the run's Data Docs; see etl.validate.stage."""
     from etl.validate.stage import validate_staging
 
     run = Path(run_dir)
-    manifest = run / "manifest.json"
-    workdir = Path(_read_json(manifest)["workdir"]) if manifest.exists() else load_settings().workdir
-    return validate_staging(run, workdir / "warehouse.duckdb")
+    return validate_staging(run, _run_settings(run).warehouse_path)
 
 
 def suite_version() -> str:
@@ -179,10 +184,9 @@ def suite_version() -> str:
 
 
 # -- load --------------------------------------------------------------------------------------------------
-def _outcomes(run: Path, failures) -> list[Outcome]:
+def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
     from etl.transform import report_id
 
-    manifest = _read_json(run / "manifest.json")
     fmt = {f["path"]: f for f in manifest["files"]}
     blocking = (
         failures[failures["severity"] == "blocking"]
@@ -224,11 +228,17 @@ def load(run_dir: str) -> dict:
     run = Path(run_dir)
     manifest = _read_json(run / "manifest.json")
     failures = pd.read_parquet(run / "validation" / "failures.parquet")
-    outcomes = _outcomes(run, failures)
+    outcomes = _outcomes(run, manifest, failures)
     if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
         raise LedgerError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
-    db = Path(manifest["workdir"]) / "warehouse.duckdb"
-    result = load_run(db, run / "staging", failures, outcomes, manifest["run_id"], suite_version())
+    result = load_run(
+        _run_settings(run).warehouse_path,
+        run / "staging",
+        failures,
+        outcomes,
+        manifest["run_id"],
+        suite_version(),
+    )
     _write_json(
         run / "outcome.json",
         {
@@ -246,9 +256,9 @@ def build_marts(run_dir: str) -> dict:
     from etl.dashboard import write_dashboard
     from etl.load import build_marts as _build
 
-    workdir = Path(_read_json(Path(run_dir) / "manifest.json")["workdir"])
-    result = _build(workdir / "warehouse.duckdb")
-    dashboard = write_dashboard(workdir / "warehouse.duckdb", workdir / "dashboard.html")
+    settings = _run_settings(Path(run_dir))
+    result = _build(settings.warehouse_path)
+    dashboard = write_dashboard(settings.warehouse_path, settings.workdir / "dashboard.html")
     return {"run_dir": run_dir, **result, "dashboard": str(dashboard)}
 
 
@@ -257,9 +267,8 @@ def summarize(run_dir: str) -> dict:
 
     run = Path(run_dir)
     outcome = _read_json(run / "outcome.json")
-    manifest = _read_json(run / "manifest.json")
+    settings = _run_settings(run)
     keep = ("loaded", "quarantined", "rejected", "duplicates", "counts")
-    workdir = Path(manifest["workdir"])
     failures_path = run / "validation" / "failures.parquet"
     if failures_path.exists():
         import pyarrow.compute as pc
@@ -270,13 +279,13 @@ def summarize(run_dir: str) -> dict:
         warnings = {"warnings": warned.num_rows, "reports_with_warnings": len(pc.unique(warned["report_id"]))}
     else:
         warnings = {}
-    links = {"data_docs": run / "data_docs" / "index.html", "dashboard": workdir / "dashboard.html"}
+    links = {"data_docs": run / "data_docs" / "index.html", "dashboard": settings.workdir / "dashboard.html"}
     return {
         "run_id": outcome["run_id"],
         **{k: outcome[k] for k in keep},
         **warnings,
         **{k: str(p) for k, p in links.items() if p.exists()},
-        "mart": mart_rows(workdir / "warehouse.duckdb"),
+        "mart": mart_rows(settings.warehouse_path),
     }
 
 

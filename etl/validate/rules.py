@@ -59,10 +59,6 @@ class Rule:
     tolerated: tuple[str, ...] = ()  # complete: cells that may be null with an on-purpose reason
 
     @property
-    def is_sum(self) -> bool:
-        return self.kind == "sum"
-
-    @property
     def checks(self) -> tuple[CellCheck, ...]:
         """Per-cell checks of a cell family (empty for other kinds)."""
         return CELL_FAMILIES[self.rule_id][0] if self.kind == "cells" else ()
