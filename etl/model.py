@@ -87,8 +87,20 @@ class ParsedReport:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return d
+        # By hand, not dataclasses.asdict: its recursive deepcopy of ~600 values per report cost more than
+        # reading a text report. Values are immutable scalars, so shallow copies of the containers suffice.
+        return {
+            "template": self.template,
+            "file_format": self.file_format,
+            "meta": dict(vars(self.meta)),
+            "cells": dict(self.cells),
+            "blank_cells": list(self.blank_cells),
+            "unresolved": dict(self.unresolved),
+            "units": dict(self.units),
+            "provenance": dict(self.provenance),
+            "notes": list(self.notes),
+            "narrative": dict(self.narrative),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ParsedReport:

@@ -52,14 +52,15 @@ def decide(candidates: list[Candidate]) -> list[Outcome]:
         groups.setdefault(key, []).append(c)
     out = []
     for group in groups.values():
-        group.sort(
-            key=lambda c: (
-                bool(c.rule_ids),
-                c.n_unresolved,
-                _FORMAT_RANK.get(c.file_format, 9),
-                c.source_file,
+        if len(group) > 1:
+            group.sort(
+                key=lambda c: (
+                    bool(c.rule_ids),
+                    c.n_unresolved,
+                    _FORMAT_RANK.get(c.file_format, 9),
+                    c.source_file,
+                )
             )
-        )
         keep, *rest = group
         status = "quarantined" if keep.rule_ids else "loaded"
         out.append(_outcome(keep, status, ",".join(keep.rule_ids) or None))

@@ -71,6 +71,23 @@ def test_labelled_report_cells_exact(name):
         assert sorted(got.blank_cells) == sorted(label["blank_cells"])
 
 
+def test_xhtml_with_xml_declaration_and_gbk_reads_its_tables():
+    """An XHTML page (<?xml ... encoding=...?> first) in GBK: the declaration must not stop the reader, and
+    entities (full-width digits written as &#65297;) are folded like typed ones."""
+    page = (
+        '<?xml version="1.0" encoding="gb2312"?>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml"><head>'
+        '<meta http-equiv="Content-Type" content="text/html; charset=gb2312"/>'
+        "<title>某县人民政府2021年政府信息公开工作年度报告</title><script>var x='<td>9</td>';</script></head>"
+        "<body><p>统计期限</p><table><tbody><tr><td>行政许可</td><td>&#65297;&#65298;</td><td>3</td>"
+        "<td><span>4</span> <span>5</span></td></tr></tbody></table></body></html>"
+    ).encode("gbk", errors="xmlcharrefreplace")
+    text, title, rows = read_html(decode_bytes(page, "html"))
+    assert title == "某县人民政府2021年政府信息公开工作年度报告"
+    assert [r.cells for r in rows] == [["行政许可", "12", "3", "45"]]
+    assert "统计期限" in text and "var x" not in text
+
+
 def test_pdf_title_and_text():
     path = REAL / "js-huaian-city-2024.pdf"
     if not path.exists():
@@ -537,3 +554,18 @@ def test_2019_negative_change_and_procurement_unit():
     assert got.cells["t2.licensing.items_change"] == -18
     assert got.cells["t2.procurement.amount"] == 25.1
     assert got.units["t2.procurement.amount"] == "万元"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(
+        alphabet=st.sampled_from("１２３，（）：；　\xa0Ａａ\u0301\u3002行政许可①…ｶﾞ﹣−–-—0123 \n"),
+        max_size=40,
+    )
+)
+def test_normalize_is_exactly_nfkc(text):
+    """normalize folds full-width forms by table before falling back to NFKC: the result must be NFKC's."""
+    import unicodedata
+
+    expected = unicodedata.normalize("NFKC", text).replace("\u2212", "-").replace("\u2013", "-")
+    assert normalize(text) == expected

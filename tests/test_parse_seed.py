@@ -98,3 +98,16 @@ def test_cli_parse_rejection_is_one_line(tmp_path):
 def test_gbk_seed_parses_the_same():
     data = SEED.read_text(encoding="utf-8").encode("gb18030")
     assert parse_bytes(data, "seed-gbk.txt").cells == parse_file(SEED).cells
+
+
+def test_parsed_report_round_trips_through_its_record():
+    """to_dict is written by hand for speed: it must still carry every field and survive JSON."""
+    import dataclasses
+
+    from etl.model import ParsedReport
+
+    rep = parse_file(SEED)
+    rec = json.loads(json.dumps(rep.to_dict(), ensure_ascii=False))
+    assert set(rec) == {f.name for f in dataclasses.fields(ParsedReport)}
+    assert rec == dataclasses.asdict(rep)
+    assert ParsedReport.from_dict(rec) == rep

@@ -253,7 +253,7 @@ def _blocks(run: _Run, sizes: Sequence[int]) -> list[Reading]:
 
 @dataclass(frozen=True)
 class _Split:
-    readings: list[Reading]  # unique segmentation, or the identity-consistent readings
+    readings: tuple[Reading, ...]  # unique segmentation, or the identity-consistent readings
     ways: int  # segmentations of the digits alone: 0, 1, 2 (= several)
 
 
@@ -262,16 +262,22 @@ def _split_cells(raw: str, kinds: Sequence[str], maxd: int) -> _Split:
     is one cell or the row is not read (cells left empty vanish from such text; their place is unknown)."""
     tokens = [t.strip() for t in re.split(f"{_CELL_BORDER.pattern}|{_JOIN}", raw) if t.strip()]
     if len(tokens) != len(kinds) or any(_WS.search(t) for t in tokens):
-        return _Split([], 0)
+        return _Split((), 0)
     cells = [_count(_Run(t, spaces_are_cuts=True), [k], maxd) for t, k in zip(tokens, kinds, strict=True)]
     if any(only is None for _, only in cells):
-        return _Split([], 0)
-    return _Split([tuple(only[0] for _, only in cells if only is not None)], 1)
+        return _Split((), 0)
+    return _Split((tuple(only[0] for _, only in cells if only is not None),), 1)
 
 
 def _split(raw: str, kinds: Sequence[str], maxd: int, blocks: Sequence[int] | None = None) -> _Split:
     """The readings of a run as len(kinds) cells: the only segmentation of its digits, else (with blocks) those
     where each block's last cell is the sum of the others."""
+    return _split_cached(raw, tuple(kinds), maxd, tuple(blocks) if blocks else None)
+
+
+@lru_cache(maxsize=16384)
+def _split_cached(raw: str, kinds: tuple[str, ...], maxd: int, blocks: tuple[int, ...] | None) -> _Split:
+    # the same runs recur across reports ("0000000" rows, whole zero blocks): segment each once per process
     if _CELL_BORDER.search(raw):
         return _split_cells(raw, kinds, maxd)
     run = _Run(raw, spaces_are_cuts=True)
@@ -280,10 +286,10 @@ def _split(raw: str, kinds: Sequence[str], maxd: int, blocks: Sequence[int] | No
         run = _Run(raw, spaces_are_cuts=False)
         ways, only = _count(run, kinds, maxd)
     if only is not None:  # the digits split one way: that is what is printed, identities or not
-        return _Split([only], 1)
+        return _Split((only,), 1)
     if ways == 0 or not blocks:
-        return _Split([], ways)
-    return _Split(_blocks(run, blocks), ways)
+        return _Split((), ways)
+    return _Split(tuple(_blocks(run, blocks)), ways)
 
 
 # -- the text as (label, run) pieces ----------------------------------------------------------------------
@@ -483,7 +489,7 @@ def _col_sums(rows: list[Reading], width: int) -> list[float]:
 
 
 def _search(
-    cands: dict[str, list[Reading]], amb: list[str], ids: list[_Ident]
+    cands: dict[str, tuple[Reading, ...]], amb: list[str], ids: list[_Ident]
 ) -> tuple[dict[str, int], str | None]:
     """Try every combination of the ambiguous rows' readings against the identities; a row is decided when all
     consistent combinations agree on it."""
@@ -525,7 +531,7 @@ def _search(
     return {k: next(iter(s)) for k, s in seen.items() if len(s) == 1}, None
 
 
-def _column_search(cands: dict[str, list[Reading]], template: str) -> tuple[dict[str, int], list[str]]:
+def _column_search(cands: dict[str, tuple[Reading, ...]], template: str) -> tuple[dict[str, int], list[str]]:
     """Ambiguous row -> the index of its only reading consistent with the column identities, plus notes.
 
     Identities sharing no ambiguous row are searched apart, so one the source breaks cannot block another."""
@@ -628,7 +634,7 @@ class _Glued:
     def read_t3(self, i0: int) -> int:
         assigned, end, notes = _t3_walk(self.pieces, i0, self.t)
         self.out.notes.extend(notes)
-        cands: dict[str, list[Reading]] = {}
+        cands: dict[str, tuple[Reading, ...]] = {}
         raws: dict[str, str] = {}
         for key, i in assigned.items():
             raw = self.pieces[i].raw

@@ -26,11 +26,27 @@ class Row:
     breaks: list[int] = field(default_factory=list)
 
 
+# What NFKC changes in almost every Chinese page: full-width ASCII (１２，（）：), the ideographic space, NBSP.
+_WIDE = re.compile(r"[\uff01-\uff5e\u3000\xa0]+")
+_WIDE_TO_ASCII = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in range(0xFF01, 0xFF5F)} | {"\u3000": " ", "\xa0": " "}
+)
+
+
+def _fold_wide(m: re.Match[str]) -> str:
+    return m.group().translate(_WIDE_TO_ASCII)
+
+
 def normalize(text: str) -> str:
-    """NFKC folds full-width digits and punctuation (１２，（）) to ASCII; minus signs and dashes unified."""
-    if not unicodedata.is_normalized("NFKC", text):  # a quick check: most pages need no rewrite
-        text = unicodedata.normalize("NFKC", text)
-    return text.replace("\u2212", "-").replace("\u2014", "—").replace("\u2013", "-")
+    """NFKC folds full-width digits and punctuation (１２，（）) to ASCII; minus signs and dashes unified.
+
+    Exactly NFKC, cheaper: those characters are folded first (their NFKC forms are these single ASCII
+    characters), and the full normalisation runs only if anything else is left to change."""
+    if not unicodedata.is_normalized("NFKC", text):
+        text = _WIDE.sub(_fold_wide, text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+    return text.replace("\u2212", "-").replace("\u2013", "-")
 
 
 def _unmark(line: str) -> str | None:
@@ -50,8 +66,10 @@ def text_rows(text: str) -> list[Row]:
     is recorded as a break for the table reader to fill only when the row is one cell short.
     """
     lines = []
+    # markdown marks are rare outside markdown extracts: skip the per-line substitutions when the text has none
+    marked = any(mark in text for mark in ("---", "#", "<", "**"))
     for i, raw in enumerate(text.splitlines(), start=1):
-        line = _unmark(raw)
+        line = _unmark(raw) if marked else raw
         if line is not None and line.strip():
             lines.append((i, line, "|" if "|" in line else ("\t" if "\t" in line else None)))
     framed = [ln.lstrip(" \u3000").startswith(sep) for _, ln, sep in lines if sep]

@@ -139,8 +139,17 @@ def _unglue(cells: list[str]) -> list[str]:
 
 def split_row(row: Row) -> _DataRow:
     """Label = the text cells before the first number; slots = the number/blank cells after the label."""
-    cells = row.cells if row.breaks else _unglue(row.cells)  # (breaks index the cells as read)
-    from_text = len(cells) != len(row.cells)
+    label, slots, breaks, from_text = _split_cells(tuple(row.cells), tuple(row.breaks))
+    return _DataRow(label, list(slots), row.where, list(breaks), from_text)
+
+
+@lru_cache(maxsize=65536)
+def _split_cells(
+    row_cells: tuple[str, ...], row_breaks: tuple[int, ...]
+) -> tuple[str, tuple[Slot, ...], tuple[int, ...], bool]:
+    # cached: the same rows ("(一)予以公开 | 0 | 0 | …") recur across reports; the result is immutable
+    cells = list(row_cells) if row_breaks else _unglue(list(row_cells))  # (breaks index the cells as read)
+    from_text = len(cells) != len(row_cells)
     kinds = [read_slot(c) for c in cells]
     first_num = next((i for i, s in enumerate(kinds) if s is not None and not s.is_blank), len(kinds))
     text_idx = [i for i, s in enumerate(kinds[:first_num]) if s is None]
@@ -148,14 +157,14 @@ def split_row(row: Row) -> _DataRow:
     label = "".join(canon_label(cells[i]) for i in text_idx)
     slots, breaks = [], []
     for i in range(last_label + 1, len(kinds)):
-        if i in row.breaks:
+        if i in row_breaks:
             breaks.append(len(slots))
         s = kinds[i]
         if s is not None:  # text after the values is spam or a note: not a slot
             slots.append(s)
     if not label and len(cells) == 1 and not slots:
         label = canon_label(cells[0])
-    return _DataRow(label, slots, row.where, breaks, from_text)
+    return label, tuple(slots), tuple(breaks), from_text
 
 
 def detect_template(rows: list[Row], year: int | None) -> str:
@@ -471,7 +480,6 @@ class _Reader:
 def read_tables(rows: list[Row], year: int | None = None, template: str | None = None) -> TableRead:
     template = template or detect_template(rows, year)
     result = _Reader(template).read(rows)
-    t3_found = sum(1 for c in result.cells if c.startswith("t3.") and c in result.provenance)
-    if t3_found == 0:
+    if not any(c.startswith("t3.") for c in result.provenance):
         raise RejectedInput("tables not found (no 表三 收到和处理政府信息公开申请情况 rows)")
     return result
