@@ -24,6 +24,8 @@ class Settings:
     warehouse_schema: str
     duckdb_memory_limit: str
     corrections_file: Path
+    bench_dir: Path  # `make bench`'s corpora, caches and runs
+    bench_doc: Path  # where `make bench` writes its report
 
     @property
     def warehouse_path(self) -> Path:
@@ -44,4 +46,6 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         # the embedded warehouse's memory budget (DuckDB spills past it): peak RSS stays flat at any N
         duckdb_memory_limit=os.environ.get("ETL_DUCKDB_MEMORY_LIMIT") or "1GB",
         corrections_file=_env_path("ETL_CORRECTIONS_FILE", PROJECT_ROOT / "corrections" / "corrections.csv"),
+        bench_dir=_env_path("ETL_BENCH_DIR", PROJECT_ROOT / "var" / "bench"),
+        bench_doc=_env_path("ETL_BENCH_DOC", PROJECT_ROOT / "docs" / "benchmarks.md"),
     )

@@ -198,6 +198,49 @@ def test_glued_splits_and_unresolvable():
     assert found
 
 
+def test_blank_marks_never_stand_for_a_total_of_printed_parts():
+    """A total printed blank beside non-zero parts is read as left unfilled (derived from its parts), so the
+    generator never prints a zero total that way: a violation that zeroes a total must stay visible."""
+    parts_of = {}
+    for template in ("2021", "2019"):
+        for r in t3_rows(template):
+            parts_of[f"t3.{r}.total"] = [f"t3.{r}.{c}" for c in APPLICANTS]
+        for c in APPLICANT_COLUMNS:
+            parts_of[f"t3.total.{c}"] = [f"t3.{r}.{c}" for r in t3_outcome_rows(template)]
+        for b in T4_BLOCKS:
+            parts_of[f"t4.{b}.total"] = [f"t4.{b}.{c}" for c in T4_COLUMNS[:-1]]
+    checked = 0
+    cfg = Config(seed=5, noise_rate=1.0, violation_rate=0.5, formats=("text", "html"))
+    for s in iter_reports(400, cfg):
+        lab = label(build(s))
+        for code in lab["blank_cells"]:
+            parts = parts_of.get(code)
+            if parts and all(p in lab["cells"] for p in parts):
+                checked += 1
+                assert not any(lab["cells"][p] for p in parts), code
+    assert checked
+
+
+def test_glued_violations_mark_rows_split_several_ways_uncertain():
+    seen = False
+    for s in iter_reports(600, Config(seed=3, violation_rate=1.0, formats=("glued",))):
+        lab = label(build(s))
+        broken = {v["rule_id"] for v in lab["violations"]}
+        if not any(r.startswith(("t3.", "t4.")) for r in broken):
+            assert lab["uncertain_cells"] == []
+            continue
+        doc = build(s)
+        for code in lab["uncertain_cells"]:
+            row = [c for c in lab["cells"] if c.rsplit(".", 1)[0] == code.rsplit(".", 1)[0]]
+            if code.startswith("t4."):
+                row = [c for c in lab["cells"] if c.startswith("t4.")]
+            run = glued.run_text([doc.printed.text[c] for c in row])
+            assert len(list(glued.splits(run, ["int"] * len(row)))) > 1
+        assert not set(lab["uncertain_cells"]) & set(lab["unresolvable_cells"])
+        seen |= bool(lab["uncertain_cells"])
+    assert seen
+
+
 def test_cells_only_parquet(tmp_path: Path):
     import pyarrow.dataset as ds
 

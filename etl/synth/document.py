@@ -57,9 +57,10 @@ def label(doc: Document) -> dict:
     """The <stem>.expected.json label, in the form of the real corpus labels."""
     s = doc.spec
     j = s.issuer.jurisdiction
-    unresolvable = (
-        glued.unresolvable(s.template, doc.printed.text, s.cells) if s.file_format == "glued" else []
-    )
+    unresolvable = uncertain = []
+    if s.file_format == "glued":
+        unresolvable = glued.unresolvable(s.template, doc.printed.text, s.cells)
+        uncertain = glued.uncertain(s.template, doc.printed.text, s.cells)
     return {
         "file": doc.file_name,
         "issuer": s.issuer.name,
@@ -77,6 +78,7 @@ def label(doc: Document) -> dict:
         "blank_cells": doc.printed.blank,
         "source_errors": [checks.describe(v) for v in s.violations],
         "violations": s.violations,
-        "unresolvable_cells": unresolvable,
+        "unresolvable_cells": [c for c in unresolvable if c not in uncertain],
+        "uncertain_cells": uncertain,
         "units": s.units,
     }

@@ -152,3 +152,23 @@ def _t3(template: str, text: dict[str, str], values: dict[str, Number]) -> list[
     for row, cands in surviving.items():
         out += _differing([f"t3.{row}.{c}" for c in cols], cands)
     return out
+
+
+def uncertain(template: str, text: dict[str, str], values: dict[str, Number]) -> list[str]:
+    """Cells no reader can be held to when the printed values break a 表三/表四 identity (a labelled
+    violation): a row or block whose digits alone split more than one way is read through identities the
+    source itself breaks, so which split is the printed one is undecidable. The label lists them as
+    uncertain_cells (not scored, as in the real corpus); the report must still be quarantined."""
+    if all(
+        sum(values[p] for p in parts) == sum(values[t] for t in totals)
+        for _, parts, totals in checks.sum_rules(template)
+    ):
+        return []
+    groups = [[f"t3.{row}.{c}" for c in APPLICANT_COLUMNS] for row in t3_rows(template)]
+    groups.append([f"t4.{b}.{c}" for b in T4_BLOCKS for c in T4_COLUMNS])
+    out: list[str] = []
+    for codes in groups:
+        run = run_text([text[c] for c in codes])
+        if len(list(itertools.islice(splits(run, ["int"] * len(codes)), 2))) > 1:
+            out += codes
+    return out

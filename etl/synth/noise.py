@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from etl.synth.checks import sum_rules
+
 SPAM = "365bet提款规则_365bet中国客服电话_怎样获得免费office365"
 BLANK_MARKS = ("", "/", "-", "—", "无")
 # Official label fragment -> a misprint of it seen in (or typical of) real reports.
@@ -68,6 +70,19 @@ def clean(values: dict[str, Number], units: dict[str, str]) -> Printed:
     return Printed(text=text)
 
 
+def _totals_of_nonzero_parts(values: dict[str, Number]) -> set[str]:
+    out: set[str] = set()
+    for template in ("2021", "2019"):
+        for _, parts, totals in sum_rules(template):
+            if (
+                len(totals) == 1
+                and all(c in values for c in (*parts, *totals))
+                and any(values[p] for p in parts)
+            ):
+                out.add(totals[0])
+    return out
+
+
 def apply(
     values: dict[str, Number], units: dict[str, str], rng: random.Random, glued: bool = False
 ) -> Printed:
@@ -78,7 +93,11 @@ def apply(
     chosen = rng.sample(kinds, k=min(len(kinds), rng.choice((1, 1, 2, 3))))
     out.kinds = sorted(chosen, key=KINDS.index)
     touched: set[str] = set()
+    # a total printed blank beside non-zero parts reads as left unfilled (the pipeline derives it from its
+    # parts), not as 0: only zeros that are not such totals may print blank
+    unfilled = _totals_of_nonzero_parts(values)
     zeros = [c for c, v in values.items() if v == 0 and not c.startswith("t2.")]
+    blankable = [c for c in zeros if c not in unfilled]
     for kind in out.kinds:
         if kind == "spam":
             where = rng.choice(
@@ -97,7 +116,7 @@ def apply(
                     touched.add(code)
         elif kind == "blank":
             every = rng.random() < 0.4
-            picked = zeros if every else rng.sample(zeros, k=min(len(zeros), rng.randint(1, 6)))
+            picked = blankable if every else rng.sample(blankable, k=min(len(blankable), rng.randint(1, 6)))
             mark = rng.choice(BLANK_MARKS)
             for code in picked:
                 if code in touched:

@@ -8,6 +8,7 @@ even mid-label: '（四）无' | '法提供'). Pages carry a '- N -' footer. inv
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import dataclass, replace
 from functools import cache
 from xml.sax.saxutils import escape
@@ -125,6 +126,10 @@ class GridTable(Flowable):
             canv.rect(x, y_top - h, w, h, stroke=1, fill=0)
             y = y_top - (h - LEADING * len(b.lines)) / 2 - SIZE
             for line in b.lines:
+                if len(line) == 1:
+                    # reportlab's CID font writes a one-character full-width string ("１") with no text
+                    # mapping: the PDF would show a digit its text layer lacks, so print it half-width
+                    line = unicodedata.normalize("NFKC", line)
                 if b.center:
                     canv.drawCentredString(x + w / 2, y, line)
                 else:

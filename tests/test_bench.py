@@ -1,0 +1,41 @@
+"""`make bench` end to end on a tiny N: every stage runs, the report is written, the last line is the JSON the
+issue asks for. (The numbers themselves are measured by `make bench`, never asserted by a test.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import PROJECT
+
+KEYS = {
+    "n_reports",
+    "parse_text_html_floor_ratio",
+    "pdf_reports_per_s_per_core",
+    "validate_s",
+    "validate_vs_pandas_ratio",
+    "load_s",
+    "mart_query_s",
+    "peak_rss_mb",
+    "airflow_overhead_ratio",
+}
+
+
+def test_bench_runs_every_stage_and_reports(tmp_path):
+    env = os.environ | {"ETL_BENCH_DIR": str(tmp_path / "bench"), "ETL_BENCH_DOC": str(tmp_path / "bench.md")}
+    args = ["--n", "40", "--scale-n", "3000", "--mart-n", "4000", "--skip-airflow", "--workers", "2"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "etl.bench", *args], cwd=PROJECT, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert KEYS <= set(result)
+    assert result["n_reports"] == 40 and result["scale_reports"] == 3000
+    assert result["parse_text_html_floor_ratio"] > 1  # parsing costs more than decoding plus one regex
+    assert result["valid_quarantined"] == 0
+    doc = (tmp_path / "bench.md").read_text(encoding="utf-8")
+    assert "make bench N=40" in doc
+    for stage in ("extract", "parse", "transform", "validate", "load", "marts"):
+        assert f"| {stage} |" in doc
