@@ -448,8 +448,10 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
         "violations_undeterminable": 0,
         "valid_quarantined": 0,
         "rejected": 0,
+        "metadata_wrong": 0,  # reports whose issuer, year, adcode or scope differ from the label
     }
     wrong_examples: list[str] = []
+    meta_examples: list[str] = []
     parsed: dict[str, dict] = {}
     for path in sorted((run_dir / "parsed").glob("batch-*.jsonl")):
         with path.open(encoding="utf-8") as f:
@@ -469,6 +471,14 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
             wrong_examples.append(f"{src}: rejected {rec['rejected']}")
             continue
         cells = rec["report"]["cells"]
+        meta = rec["report"]["meta"]
+        off = [k for k in ("issuer", "year", "adcode", "scope") if meta.get(k) != label.get(k)]
+        if off:
+            stats["metadata_wrong"] += 1
+            if len(meta_examples) < 5:
+                meta_examples.append(
+                    f"{src}: " + ", ".join(f"{k} {meta.get(k)!r} != {label.get(k)!r}" for k in off)
+                )
         unresolvable = set(label.get("unresolvable_cells", []))
         uncertain = set(label.get("uncertain_cells", []))  # not scored (as in etl.accuracy)
         stats["cells_uncertain"] += len(uncertain)
@@ -503,7 +513,7 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
             stats["valid_quarantined"] += 1
             if len(wrong_examples) < 20:
                 wrong_examples.append(f"{src}: valid but quarantined {quarantined.get(src)}")
-    stats["examples"] = wrong_examples
+    stats["examples"] = wrong_examples + meta_examples
     return stats
 
 
@@ -692,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         "cells_wrong": acc["cells_wrong"],
         "violations_caught": f"{acc['violations_caught']}/{acc['violations']}",
         "valid_quarantined": acc["valid_quarantined"],
+        "metadata_wrong": acc["metadata_wrong"],
     }
     details = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -126,6 +126,25 @@ def test_government_office_compiling_stands_for_the_government():
     assert extract_metadata(text).issuer == "平潭综合实验区管理委员会"
 
 
+@pytest.mark.parametrize(
+    ("voice", "issuer", "scope"),
+    [
+        ("2021年，县政府本级共收到政府信息公开申请3件。", "滦南县人民政府", "government"),
+        ("2021年，全县各级行政机关共受理政府信息公开申请30件。", "滦南县人民政府", "region"),
+        ("2021年，本部门共收到政府信息公开申请3件。", "滦南县人民政府办公室", "agency"),
+    ],
+)
+def test_no_title_government_office_report_is_its_own_when_it_speaks_as_a_department(voice, issuer, scope):
+    """The office compiles the government's report, and also prints its own: with no title, the body's voice
+    (a department's 本部门, or the place's 全县 / 县政府本级) tells which one this is."""
+    text = (
+        "本报告由滦南县人民政府办公室根据《中华人民共和国政府信息公开条例》编制。"
+        "本报告所列数据的统计期限为2021年1月1日至2021年12月31日。\n" + voice
+    )
+    meta = extract_metadata(text)
+    assert (meta.issuer, meta.adcode, meta.scope) == (issuer, "130224", scope)
+
+
 def test_generic_document_title_is_ignored_but_a_named_one_is_used():
     body = "统计期限自2023年1月1日起至2023年12月31日止。"
     assert extract_metadata(body, "政府信息公开工作年度报告").issuer is None

@@ -148,10 +148,15 @@ def _home_place(head: str) -> str | None:
 
 
 def _compiled_by(head: str) -> str | None:
-    """The agency the body says compiled the report; a government's office stands for the government."""
-    for m in _COMPILED_BY.finditer(_flatten(head)):
+    """The agency the body says compiled the report; a government's office stands for the government (it
+    compiles the government's report), unless the body speaks as a department (本部门…) and never for a
+    whole place (我县, 全县): then the report is the office's own."""
+    flat = _flatten(head)
+    for m in _COMPILED_BY.finditer(flat):
         org = m.group("a") or m.group("b")
         if _ORG_END.search(org):
+            if _GOV_OFFICE.search(org) and _AGENCY_CUE.search(flat) and not _SELF_REF.search(flat):
+                return org
             org = _ZONE_OFFICE.sub("管理委员会", org)
             org = _PREFECTURE_OFFICE.sub("行政公署", org)
             return _GOV_OFFICE.sub("人民政府", org)
