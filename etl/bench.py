@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,9 +50,40 @@ def _child(conn, fn, args) -> None:
     out = fn(*args)
     elapsed = time.perf_counter() - started
     # the largest process: this one, or a worker it ran (parse runs batches in a pool, as Airflow maps them)
-    peak = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    peak = max([_own_peak_kb(), *_WORKER_PEAKS_KB])
     conn.send((out, elapsed, peak / 1024))
     conn.close()
+
+
+_WORKER_PEAKS_KB: list[int] = []  # peaks the pool workers of this stage process reported
+
+
+def _own_peak_kb() -> int:
+    """This process's peak RSS since it started its program. Not getrusage's ru_maxrss: Linux carries that
+    over exec from the forked copy of the parent, so a spawned stage would inherit the bench's own size."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _with_peak(fn, *args):
+    """Run fn in a pool worker and return (its result, the worker's peak RSS so far)."""
+    return fn(*args), _own_peak_kb()
+
+
+def _pool_map(fn, items: list, workers: int) -> list:
+    """fn over items in `workers` spawned processes; their peaks are recorded for this stage."""
+    import multiprocessing as mp
+
+    with mp.get_context("spawn").Pool(workers, maxtasksperchild=50) as pool:
+        pairs = pool.starmap(_with_peak, [(fn, item) for item in items], chunksize=1)
+    _WORKER_PEAKS_KB.extend(peak for _, peak in pairs)
+    return [out for out, _ in pairs]
 
 
 def in_child(fn, *args):
@@ -147,10 +179,7 @@ def floors(landing: Path, files: list[dict], workers: int) -> dict:
     if workers <= 1:
         parts = [_floor_files(landing, c) for c in chunks]
     else:
-        import multiprocessing as mp
-
-        with mp.get_context("spawn").Pool(workers) as pool:
-            parts = pool.map(_floor_task, [(str(landing), c) for c in chunks], chunksize=1)
+        parts = _pool_map(_floor_task, [(str(landing), c) for c in chunks], workers)
     return {k: sum(p[k] for p in parts) for k in ("text_html_s", "n_text_html", "pdf_s", "n_pdf")}
 
 
@@ -434,6 +463,14 @@ def airflow_vs_runner(landing: Path) -> dict:
 
 
 # -- accuracy at scale -------------------------------------------------------------------------------------
+def _parsed_records(run_dir: Path) -> Iterator[tuple[str, dict]]:
+    for path in sorted((run_dir / "parsed").glob("batch-*.jsonl")):
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                rec = json.loads(line)
+                yield rec["file"]["path"], rec
+
+
 def accuracy(landing: Path, run_dir: Path) -> dict:
     outcome = json.loads((run_dir / "outcome.json").read_text(encoding="utf-8"))
     status = {o["source_file"]: o for o in outcome["outcomes"]}
@@ -452,13 +489,7 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
     }
     wrong_examples: list[str] = []
     meta_examples: list[str] = []
-    parsed: dict[str, dict] = {}
-    for path in sorted((run_dir / "parsed").glob("batch-*.jsonl")):
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                rec = json.loads(line)
-                parsed[rec["file"]["path"]] = rec
-    for src, rec in parsed.items():
+    for src, rec in _parsed_records(run_dir):  # streamed: 150,000 records are not held at once
         label_path = landing / (src.rsplit(".", 1)[0] + ".expected.json")
         if src.endswith(".page.txt"):
             label_path = landing / (src[: -len(".page.txt")] + ".expected.json")
@@ -612,10 +643,7 @@ def parse_all(batches: list[str], workers: int) -> list[str]:
 
     if workers <= 1:
         return [pipeline.parse_batch(b) for b in batches]
-    import multiprocessing as mp
-
-    with mp.get_context("spawn").Pool(workers, maxtasksperchild=50) as pool:
-        return pool.map(pipeline.parse_batch, batches, chunksize=1)
+    return _pool_map(pipeline.parse_batch, batches, workers)
 
 
 PIPELINE_STAGES = ("extract", "parse", "transform", "validate", "load", "marts")

@@ -249,6 +249,20 @@ def test_t2_glued_rows_2019_signs_and_units():
     assert got.units["t2.procurement.amount"] == "元"
 
 
+def test_t2_dash_that_may_be_a_blank_or_a_minus_sign_is_undecided():
+    # "50-2" splits one way if '-' is a blank mark (50 / - / 2), but it may be the sign of a count printed
+    # negative (5 / 0 / -2, a source error): the row is undecided, not read as 50 / 0 / 2.
+    t2 = (
+        "规章007规范性文件000第二十条第（五）项信息内容上一年项目数量本年增/减处理决定数量行政许可50-2"
+        "其他对外管理服务事项1203第二十条第（六）项信息内容"
+    )
+    got = read_glued(_report({}, template="2019", t2=t2))
+    for col in ("items_last_year", "items_change", "decisions"):
+        assert got.cells[f"t2.licensing.{col}"] is None
+        assert "minus sign" in got.unresolved[f"t2.licensing.{col}"]
+    assert got.cells["t2.regulation.published_total"] == 7
+
+
 def test_t4_glued():
     got = read_glued(_report({}, t4="10203120001200000"))
     assert [got.cells[c] for c in T4_CODES] == [1, 0, 2, 0, 3, 12, 0, 0, 0, 12, 0, 0, 0, 0, 0]

@@ -616,6 +616,14 @@ class _Glued:
             ]:  # one cell: a minus sign can only be printed (a source error for validation)
                 kinds = ["signed"]
             split = _split(p.raw, kinds, _T2_MAX_DIGITS)
+            if split.ways == 1 and "-" in p.raw and None in split.readings[0]:
+                # the reading took a '-' for a blank mark; it may be the sign of the number after it (a count
+                # printed negative is a source error, but printed it is): unless signs leave one reading
+                # too, the row is undecided
+                signed = ["signed" if k == "count" else k for k in kinds]
+                if _split(p.raw, signed, _T2_MAX_DIGITS).ways != 1:
+                    self.unresolve(codes, f"glued digits {p.raw!r}: each '-' may be a blank or a minus sign")
+                    continue
             if split.ways == 1:
                 self.put(codes, split.readings[0], f"segmented: {p.raw}")
             elif split.ways == 0:
