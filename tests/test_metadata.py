@@ -231,3 +231,10 @@ def test_never_raises(text, title):
     meta = extract_metadata(text, title)
     assert isinstance(meta, Metadata)
     assert meta.scope in (None, "agency", "government", "region")
+
+
+def test_township_government_whose_name_holds_a_place_name():
+    """白沙 is also a county's short name: the township's government is still a government, not an agency."""
+    text = "北京市通州区白沙镇人民政府2020年政府信息公开工作年度报告\n2020年，本镇共收到政府信息公开申请4件。"
+    meta = extract_metadata(text)
+    assert (meta.issuer, meta.scope) == ("北京市通州区白沙镇人民政府", "government")

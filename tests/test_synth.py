@@ -286,3 +286,8 @@ def test_bundled_sample():
     for lab in labels:
         assert (SAMPLE_DIR / lab["adcode"][:2] / lab["file"]).is_file()
     assert sum(p.stat().st_size for p in SAMPLE_DIR.rglob("*") if p.is_file()) < 12_000_000
+
+
+def test_districts_named_with_a_common_word_carry_their_city():
+    j = jurisdictions()["140303"]  # 阳泉市矿区
+    assert j.name == "阳泉市矿区"

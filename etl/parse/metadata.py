@@ -194,8 +194,9 @@ def _is_government(issuer: str) -> bool:
     _, rest = regions.split_place(issuer)
     if rest in _GOVERNMENT:
         return True
-    # a township's government or a street office (the district's 派出机关 for the street): 城关镇人民政府
-    if re.fullmatch(r"[\u4e00-\u9fff]{1,12}(?:镇|乡|苏木)人民政府|[\u4e00-\u9fff]{1,12}街道办事处", rest):
+    # a township's government or a street office (the district's 派出机关 for the street): 城关镇人民政府;
+    # judged on the whole name, as the place split may take the town's own name for a place (白沙镇)
+    if re.fullmatch(r"[\u4e00-\u9fff]{2,40}(?:镇|乡|苏木)人民政府|[\u4e00-\u9fff]{2,40}街道办事处", issuer):
         return True
     # a zone's committee with the zone named in full: 昆山经济技术开发区管理委员会
     return bool(

