@@ -199,14 +199,15 @@ def parse_costs(run_dir: Path) -> dict[str, dict]:
 # -- validation against plain pandas ----------------------------------------------------------------------
 def pandas_rules_s(run_dir: Path) -> float:
     """The same blocking rules computed directly with numpy over the same wide frames: cells read per year
-    as dictionaries and placed by their codes, as the stage does (the floor is the efficient way, not a
-    pivot of strings)."""
+    as dictionaries and placed by their codes with the stage's own placement (the floor is the efficient
+    way, not a pivot of strings)."""
     import numpy as np
     import pandas as pd
     import pyarrow.dataset as ds
 
     from etl import spec
     from etl.validate import rules
+    from etl.validate.stage import DICT_PARQUET, wide_values
 
     started = time.perf_counter()
     reports = (
@@ -214,26 +215,17 @@ def pandas_rules_s(run_dir: Path) -> float:
         .to_table(columns=["report_id", "template", "year"])
         .to_pandas()
     )
-    fmt = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=["report_id", "code"]))
-    cells = ds.dataset(run_dir / "staging" / "cells", partitioning="hive", format=fmt)
+    cells = ds.dataset(run_dir / "staging" / "cells", partitioning="hive", format=DICT_PARQUET)
     failing = 0
     for year, of_year in reports.groupby("year"):
         part = cells.to_table(
             columns=["report_id", "code", "value"], filter=ds.field("year") == int(year)
         ).to_pandas()
-        rid, code = part["report_id"].cat, part["code"].cat
         for template, group in of_year.groupby("template"):
             columns = list(spec.codes(template))
-            ids = pd.Index(group["report_id"])
-            row_of = ids.get_indexer(rid.categories)[rid.codes]
-            col_of = pd.Index(columns).get_indexer(code.categories)[code.codes]
-            keep = (row_of >= 0) & (col_of >= 0)
-            values = np.full((len(ids), len(columns)), np.nan)
-            values[row_of[keep], col_of[keep]] = part["value"].to_numpy(dtype="float64", na_value=np.nan)[
-                keep
-            ]
+            values = wide_values(part, pd.Index(group["report_id"]), columns).to_numpy()
             col = {c: i for i, c in enumerate(columns)}
-            bad = np.zeros(len(ids), dtype=bool)
+            bad = np.zeros(len(values), dtype=bool)
             for rule in rules(template):
                 if rule.severity != "blocking":
                     continue

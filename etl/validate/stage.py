@@ -44,7 +44,7 @@ REPORT_FIELDS = [
 NARRATIVE = "narrative"  # optional reports column: JSON of etl.parse.narrative.stated_figures
 # the string columns come out of Parquet as dictionaries (pandas categoricals): 4M cell rows never become
 # 4M Python strings
-_DICT_PARQUET = ds.ParquetFileFormat(
+DICT_PARQUET = ds.ParquetFileFormat(
     read_options=ds.ParquetReadOptions(dictionary_columns=["report_id", "code", "unresolved_reason"])
 )
 CHUNK_REPORTS = 75_000  # reports per GE run: GE's fixed cost per run (~0.8 s) against memory per chunk
@@ -63,7 +63,7 @@ def _unresolved(part: pd.DataFrame) -> pd.Series:
     return pd.Series(out, dtype=object)
 
 
-def _wide_values(part: pd.DataFrame, ids: pd.Index, columns: list[str]) -> pd.DataFrame:
+def wide_values(part: pd.DataFrame, ids: pd.Index, columns: list[str]) -> pd.DataFrame:
     """The cells of `ids` as one float64 column per code (NaN where absent), placed by categorical codes:
     no per-row string labels and no pivot table, so a chunk's memory stays near its Parquet size."""
     rid, code = part["report_id"].cat, part["code"].cat
@@ -179,14 +179,14 @@ def validate_staging(run: Path, warehouse: Path | None, chunk_reports: int = CHU
             years = sorted({n.split("/", 1)[0] for n in names})
             years_label = years[0] if len(years) == 1 else f"{years[0]}..{years[-1].split('=', 1)[1]}"
             part = (
-                ds.dataset([cells_dir / n for n in names], format=_DICT_PARQUET)
+                ds.dataset([cells_dir / n for n in names], format=DICT_PARQUET)
                 .to_table(columns=["report_id", "code", "value", "unresolved_reason"])
                 .to_pandas()
             )
             pa.default_memory_pool().release_unused()  # the Arrow copy is gone: give its pages back
             # one placement of the chunk's cells (every report, every code of either template)
             ids = pd.Index(of_chunk["report_id"].astype(str))
-            wide = _wide_values(part, ids, _ALL_CODES).set_axis(ids, axis=0)
+            wide = wide_values(part, ids, _ALL_CODES).set_axis(ids, axis=0)
             hits = part[part["unresolved_reason"].notna()].astype(
                 {"report_id": str, "code": str, "unresolved_reason": str}
             )
