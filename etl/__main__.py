@@ -1,5 +1,5 @@
 """Command line: `python -m etl parse FILE`, `python -m etl run --landing DIR [--workdir DIR]`,
-`python -m etl summary [--workdir DIR]`."""
+`python -m etl summary [--workdir DIR]`, `python -m etl fetch MANIFEST --landing DIR`."""
 
 from __future__ import annotations
 
@@ -37,6 +37,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from etl.config import load_settings
+    from etl.fetch.manifest import ManifestError
+    from etl.fetch.run import fetch_manifest
+
+    if not args.manifest and not args.listing:
+        print("give a MANIFEST or at least one --listing URL", file=sys.stderr)
+        return 2
+    landing = load_settings(Path(args.landing) if args.landing else None).landing_dir
+    try:
+        summary = fetch_manifest(Path(args.manifest) if args.manifest else None, landing, args.listing)
+    except (ManifestError, OSError) as e:
+        print(f"fetch: {e}", file=sys.stderr)
+        return 2
+    for f in summary["failures"]:
+        print(f"failed ({f['status']}): {f['url']}: {f['reason']}", file=sys.stderr)
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
 def format_summary(summary: dict) -> str:
     c = summary["counts"]
     lines = [
@@ -52,6 +72,18 @@ def format_summary(summary: dict) -> str:
         lines.append(f"  quarantined {f}: {', '.join(rules)}")
     for f, reason in summary["rejected"].items():
         lines.append(f"  rejected    {f}: {reason}")
+    if summary.get("fetch"):
+        t = summary["fetch"]["totals"]
+        lines.append(
+            f"last fetch {summary['fetch']['finished_at']}: fetched {t['fetched']}  changed {t['changed']}  "
+            f"unchanged {t['unchanged']}  failed {t['failed']}  ({t['requests']} requests)"
+        )
+        for host, c in summary["fetch"]["hosts"].items():
+            failed = ", ".join(f"{s} x{n}" for s, n in sorted(c["failed"].items())) or "none"
+            lines.append(
+                f"  {host}: fetched {c['fetched']}  changed {c['changed']}  unchanged {c['unchanged']}  "
+                f"failed {failed}"
+            )
     for key, label in (
         ("data_docs", "validation (Great Expectations Data Docs)"),
         ("dashboard", "dashboard"),
@@ -107,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--workdir")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=_cmd_summary)
+    f = sub.add_parser("fetch", help="fetch reports from the web into the landing folder")
+    f.add_argument(
+        "manifest", nargs="?", help="CSV or JSONL: url, optional kind (report|listing), issuer, adcode, year"
+    )
+    f.add_argument("--landing", help="landing folder (default: ETL_LANDING_DIR or the bundled sample)")
+    f.add_argument(
+        "--listing", action="append", default=[], help="a 政府信息公开年报 column URL (repeatable)"
+    )
+    f.set_defaults(func=_cmd_fetch)
     args = parser.parse_args(argv)
     return args.func(args)
 

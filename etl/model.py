@@ -28,6 +28,12 @@ class SourceFile:
     sha256: str
     size: int
     file_format: str  # html | text | markdown | pdf | docx | doc | unknown
+    # fetched from the web (etl.fetch): the sidecar's URL, time and version, and the report page an
+    # attachment was linked from (the page and its attachments are one report)
+    source_url: str | None = None
+    fetched_at: str | None = None
+    fetch_version: int | None = None
+    page_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

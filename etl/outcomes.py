@@ -40,16 +40,24 @@ class Candidate:
     rule_ids: tuple[str, ...]  # blocking rules it broke; empty = clean
 
 
-def decide(candidates: list[Candidate]) -> list[Outcome]:
+def decide(candidates: list[Candidate], pages: dict[str, str] | None = None) -> list[Outcome]:
     """Loaded / quarantined / duplicate for parsed reports; each issuer-year is counted once.
 
     The kept report is the clean one with the fewest unresolved cells in the richest format; the others of
-    the same issuer-year become duplicates that name it.
+    the same issuer-year become duplicates that name it. `pages` (attachment file -> its report page's
+    file, from the fetch metadata) is evidence that two files are one report whatever their metadata
+    says: an attachment competes in its page's slot.
     """
+    pages = pages or {}
+    by_file = {c.source_file: c for c in candidates}
+
+    def slot(c: Candidate) -> tuple:
+        return (c.issuer, c.year) if c.issuer else ("report", c.report_id)
+
     groups: dict[tuple, list[Candidate]] = {}
     for c in candidates:
-        key = (c.issuer, c.year) if c.issuer else ("report", c.report_id)
-        groups.setdefault(key, []).append(c)
+        page = by_file.get(pages.get(c.source_file, ""))
+        groups.setdefault(slot(page or c), []).append(c)
     out = []
     for group in groups.values():
         if len(group) > 1:
@@ -65,7 +73,14 @@ def decide(candidates: list[Candidate]) -> list[Outcome]:
         status = "quarantined" if keep.rule_ids else "loaded"
         out.append(_outcome(keep, status, ",".join(keep.rule_ids) or None))
         for c in rest:
-            out.append(_outcome(c, "duplicate", f"same issuer-year as {keep.source_file}"))
+            if keep.source_file in (
+                pages.get(c.source_file),
+                *(f for f, p in pages.items() if p == c.source_file),
+            ):
+                why = f"same report as {keep.source_file} (a report page and its attachment)"
+            else:
+                why = f"same issuer-year as {keep.source_file}"
+            out.append(_outcome(c, "duplicate", why))
     return out
 
 

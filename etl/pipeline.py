@@ -213,11 +213,42 @@ def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
                 blocking.get(rid, ()),
             )
         )
-    outcomes += decide(candidates)
+    pages = fetched_pages(manifest["files"])
+    outcomes += decide(candidates, pages)
+    outcomes = counted_with_partner(outcomes, pages)
     for path, first in manifest["duplicates"].items():
         f = fmt[path]
         outcomes.append(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"))
     return outcomes
+
+
+def fetched_pages(files: list[dict]) -> dict[str, str]:
+    """Attachment file -> the file of the report page that links it (both fetched, etl.fetch)."""
+    by_url = {f["source_url"]: f["path"] for f in files if f.get("source_url")}
+    return {f["path"]: by_url[f["page_url"]] for f in files if by_url.get(f.get("page_url") or "")}
+
+
+def counted_with_partner(outcomes: list[Outcome], pages: dict[str, str]) -> list[Outcome]:
+    """A page or attachment that is no report alone (a page that only links its PDF, a scan) while its
+    partner is read is the same report counted once: `duplicate` with the reason, not `rejected`."""
+    status = {o.source_file: o.status for o in outcomes}
+    partners: dict[str, list[str]] = {}
+    for att, page in pages.items():
+        partners.setdefault(att, []).append(page)
+        partners.setdefault(page, []).append(att)
+    out = []
+    for o in outcomes:
+        read = [p for p in partners.get(o.source_file, []) if status.get(p) not in (None, "rejected")]
+        if o.status == "rejected" and read:
+            o = Outcome(
+                o.source_file,
+                o.sha256,
+                o.file_format,
+                "duplicate",
+                f"same report as {read[0]} (a report page and its attachment; alone: {o.detail})",
+            )
+        out.append(o)
+    return out
 
 
 def load(run_dir: str) -> dict:
@@ -258,8 +289,17 @@ def build_marts(run_dir: str) -> dict:
 
     settings = _run_settings(Path(run_dir))
     result = _build(settings.warehouse_path)
-    dashboard = write_dashboard(settings.warehouse_path, settings.workdir / "dashboard.html")
+    fetched = _last_fetch(Path(run_dir))
+    dashboard = write_dashboard(settings.warehouse_path, settings.workdir / "dashboard.html", fetched)
     return {"run_dir": run_dir, **result, "dashboard": str(dashboard)}
+
+
+def _last_fetch(run: Path) -> dict | None:
+    """The last web fetch into the run's landing folder (etl.fetch), if reports were fetched there."""
+    from etl.fetch.store import last_summary
+
+    manifest = run / "manifest.json"
+    return last_summary(Path(_read_json(manifest)["landing"])) if manifest.exists() else None
 
 
 def summarize(run_dir: str) -> dict:
@@ -280,12 +320,14 @@ def summarize(run_dir: str) -> dict:
     else:
         warnings = {}
     links = {"data_docs": run / "data_docs" / "index.html", "dashboard": settings.workdir / "dashboard.html"}
+    fetched = _last_fetch(run)
     return {
         "run_id": outcome["run_id"],
         **{k: outcome[k] for k in keep},
         **warnings,
         **{k: str(p) for k, p in links.items() if p.exists()},
         "mart": mart_rows(settings.warehouse_path),
+        **({"fetch": {k: fetched[k] for k in ("finished_at", "totals", "hosts")}} if fetched else {}),
     }
 
 

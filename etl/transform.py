@@ -39,6 +39,9 @@ REPORT_SCHEMA = pa.schema(
         ("n_unresolved", pa.int32()),
         ("notes", pa.string()),
         ("narrative", pa.string()),  # JSON {figure: N} the text states, checked against the tables
+        ("source_url", pa.string()),  # fetched from the web: the URL, when, and which version of it
+        ("fetched_at", pa.string()),
+        ("fetch_version", pa.int32()),
     ]
 )
 CELL_SCHEMA = pa.schema(
@@ -84,6 +87,9 @@ def report_row(src: SourceFile, rep: ParsedReport) -> dict:
         "n_unresolved": len(rep.unresolved),
         "notes": json.dumps(rep.notes, ensure_ascii=False) if rep.notes else None,
         "narrative": json.dumps(rep.narrative, ensure_ascii=False, sort_keys=True) if rep.narrative else None,
+        "source_url": src.source_url,
+        "fetched_at": src.fetched_at,
+        "fetch_version": src.fetch_version,
     }
 
 

