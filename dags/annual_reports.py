@@ -1,6 +1,6 @@
 """Airflow DAG for the annual-report ETL: a thin shell over ``etl.pipeline``.
 
-extract -> parse (mapped, one task per batch) -> transform -> validate -> load -> marts -> summary
+fetch -> extract -> parse (mapped, one task per batch) -> transform -> validate -> load -> marts -> summary
 
 Rules this file keeps (tests/test_dag.py checks them):
 
@@ -18,7 +18,9 @@ Trigger it by hand (or ``airflow dags test``) to process a fresh drop immediatel
 
 Params (``airflow dags test annual_reports -c '{"landing": "/path"}'`` or the trigger form):
 ``landing`` and ``workdir`` override ETL_LANDING_DIR / ETL_WORKDIR; when empty, ``etl.config`` decides
-(the environment, then the project defaults ``sample/landing`` and ``var``).
+(the environment, then the project defaults ``sample/landing`` and ``var``).  ``fetch_manifest`` (else
+ETL_FETCH_MANIFEST) makes the head task fetch that URL manifest into the landing folder first; without one
+the fetch task does nothing.
 """
 
 from __future__ import annotations
@@ -108,10 +110,22 @@ def _opt(value: object) -> str | None:
             type=["null", "string"],
             description="Work folder (runs/, warehouse.duckdb); empty: ETL_WORKDIR or <project>/var",
         ),
+        "fetch_manifest": Param(
+            None,
+            type=["null", "string"],
+            description="URL manifest (CSV/JSONL) to fetch into the landing folder first; empty: ETL_FETCH_MANIFEST or none",
+        ),
     },
     doc_md=__doc__,
 )
 def annual_reports():
+    @task
+    def fetch(params: dict | None = None) -> dict:
+        """Reports from the web into the landing folder, when a manifest is configured (else a no-op)."""
+        from etl.fetch.run import dag_task
+
+        return dag_task(params)
+
     @task
     def extract(params: dict | None = None, run_id: str | None = None, ti=None) -> list[str]:
         """Returns the batch paths (what ``parse`` maps over); run_dir, run_id and n_files go to their own XComs.
@@ -190,6 +204,7 @@ def annual_reports():
         return {"run_dir": run_dir, "counts": counts}
 
     batches = extract()
+    fetch() >> batches
     run_dir = batches["run_dir"]  # the XCom extract pushed under that key
     parsed = parse.expand(batch_path=batches)
     staged = transform(run_dir, parsed)

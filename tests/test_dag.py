@@ -28,7 +28,7 @@ SEED = PROJECT_ROOT / "sample" / "landing" / "suichang-2021.txt"
 DAG_ID = "annual_reports"
 
 HEAVY_MODULES = ("pandas", "great_expectations", "duckdb", "pyarrow")
-PIPELINE_CHAIN = ["extract", "parse", "transform", "validate", "load", "marts", "summary"]
+PIPELINE_CHAIN = ["fetch", "extract", "parse", "transform", "validate", "load", "marts", "summary"]
 E2E_TIMEOUT = 900  # seconds; a run takes ~15 s here, a transient retry waits 5 min
 
 
@@ -239,7 +239,7 @@ def test_annual_reports_settings(dagbag):
     assert {"etl", "annual-reports"} <= set(dag["tags"])
     assert dag["catchup"] is False
     assert dag["max_active_runs"] == 1
-    assert {"landing", "workdir"} <= set(dag["params"])
+    assert {"landing", "workdir", "fetch_manifest"} <= set(dag["params"])
 
 
 def test_annual_reports_tasks_and_chain(dagbag):
@@ -247,12 +247,13 @@ def test_annual_reports_tasks_and_chain(dagbag):
     assert sorted(tasks) == sorted(PIPELINE_CHAIN)
     for before, after in zip(PIPELINE_CHAIN, PIPELINE_CHAIN[1:], strict=False):
         assert before in tasks[after]["upstream"], f"{before} -> {after} missing"
-    assert tasks["extract"]["upstream"] == []
+    assert tasks["fetch"]["upstream"] == []
+    assert tasks["extract"]["upstream"] == ["fetch"]
     assert tasks["summary"]["downstream"] == []
     # Only extract and the task right before feed a stage: no stage starts before the previous one ends.
     assert tasks["parse"]["upstream"] == ["extract"]
     assert tasks["transform"]["upstream"] == ["extract", "parse"]
-    for before, after in zip(PIPELINE_CHAIN[2:], PIPELINE_CHAIN[3:], strict=False):
+    for before, after in zip(PIPELINE_CHAIN[3:], PIPELINE_CHAIN[4:], strict=False):
         assert tasks[after]["upstream"] == sorted({"extract", before}), after
 
 
