@@ -46,7 +46,7 @@ def decide(candidates: list[Candidate], pages: dict[str, str] | None = None) -> 
     The kept report is the clean one with the fewest unresolved cells in the richest format; the others of
     the same issuer-year become duplicates that name it. `pages` (attachment file -> its report page's
     file, from the fetch metadata) is evidence that two files are one report whatever their metadata
-    says: an attachment competes in its page's slot.
+    says: an attachment and its page compete for one slot (their two issuer-year slots are merged).
     """
     pages = pages or {}
     by_file = {c.source_file: c for c in candidates}
@@ -54,10 +54,21 @@ def decide(candidates: list[Candidate], pages: dict[str, str] | None = None) -> 
     def slot(c: Candidate) -> tuple:
         return (c.issuer, c.year) if c.issuer else ("report", c.report_id)
 
+    merged: dict[tuple, tuple] = {}  # union-find over slots
+
+    def root(key: tuple) -> tuple:
+        while merged.get(key, key) != key:
+            key = merged[key]
+        return key
+
+    for att, page in pages.items():
+        if att in by_file and page in by_file:
+            a, p = root(slot(by_file[att])), root(slot(by_file[page]))
+            if a != p:
+                merged[a] = p
     groups: dict[tuple, list[Candidate]] = {}
     for c in candidates:
-        page = by_file.get(pages.get(c.source_file, ""))
-        groups.setdefault(slot(page or c), []).append(c)
+        groups.setdefault(root(slot(c)), []).append(c)
     out = []
     for group in groups.values():
         if len(group) > 1:

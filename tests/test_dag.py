@@ -272,6 +272,22 @@ def _named(items, name: str) -> bool:
     return any(Path(str(item)).name == name for item in items)
 
 
+def dags_test(env: dict[str, str], conf: str, tmp_path: Path) -> str:
+    """`airflow dags test` of the DAG with this conf; its log (also in tmp_path/dags-test.log)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "--conf", conf],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=E2E_TIMEOUT,
+    )
+    log = proc.stdout + proc.stderr
+    (tmp_path / "dags-test.log").write_text(log, encoding="utf-8")
+    assert proc.returncode == 0, f"airflow dags test failed (exit {proc.returncode}):\n{log[-6000:]}"
+    return log
+
+
 @pytest.mark.e2e
 @pytest.mark.timeout(E2E_TIMEOUT + 120)
 def test_dag_runs_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
@@ -288,17 +304,7 @@ def test_dag_runs_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
     # Landing and workdir go in both ways a run gets them: the environment (etl.config) and the DAG params.
     env = airflow_env(migrated_airflow_home, ETL_LANDING_DIR=str(landing), ETL_WORKDIR=str(workdir))
     conf = json.dumps({"landing": str(landing), "workdir": str(workdir)})
-    proc = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "--conf", conf],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=E2E_TIMEOUT,
-    )
-    log = proc.stdout + proc.stderr
-    (tmp_path / "dags-test.log").write_text(log, encoding="utf-8")
-    assert proc.returncode == 0, f"airflow dags test failed (exit {proc.returncode}):\n{log[-6000:]}"
+    dags_test(env, conf, tmp_path)
 
     # The run as Airflow recorded it: every task instance succeeded, parse ran once per batch, and only
     # small values (paths, counts) went through XCom.

@@ -370,3 +370,31 @@ def test_fetch_errors_never_stop_the_crawl(site, fetch_env, tmp_path):
     assert summary["totals"]["fetched"] == 1
     with pytest.raises(FetchError), Fetcher(load_fetch_settings()) as f:
         f.get(site.url("/missing.txt"))
+
+
+def test_decide_merges_a_page_and_its_attachment_whatever_their_metadata():
+    from etl.outcomes import Candidate, decide
+
+    def cand(f, fmt, issuer, n_unresolved=0):
+        return Candidate(f, f, fmt, f, issuer, 2021, n_unresolved, ())
+
+    # the attachment misread as another issuer, who also has a report of its own
+    cands = [
+        cand("p.html", "html", "甲县人民政府", 3),
+        cand("a.pdf", "pdf", "乙县人民政府"),
+        cand("z.txt", "text", "乙县人民政府", 5),
+    ]
+    out = {o.source_file: o for o in decide(cands, {"a.pdf": "p.html"})}
+    assert [f for f, o in out.items() if o.status == "loaded"] == ["a.pdf"]  # one slot: the richest copy kept
+    assert "a report page and its attachment" in out["p.html"].detail
+    assert "same issuer-year" in out["z.txt"].detail
+    plain = {o.source_file: o.status for o in decide(cands)}
+    assert plain == {"p.html": "loaded", "a.pdf": "loaded", "z.txt": "duplicate"}
+
+
+def test_a_status_without_report_bytes_is_a_failure(site, fetch_env, tmp_path):
+    site.routes["/empty"] = (204, {}, b"")
+    site.routes["/unasked"] = (304, {}, b"")  # not modified, though nothing was asked
+    summary = fetch([Entry(site.url("/empty")), Entry(site.url("/unasked"))], tmp_path, progress=False)
+    assert summary["hosts"]["127.0.0.1"]["failed"] == {"204": 1, "304": 1}
+    assert not (tmp_path / "web").exists()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from test_dag import (  # noqa: F401 - fixtures
     SEED,
     airflow_env,
     airflow_home,
+    dags_test,
     migrated_airflow_home,
 )
 
@@ -42,16 +41,7 @@ def test_dag_fetch_task_fetches_the_manifest_first(migrated_airflow_home: Path, 
             ETL_FETCH_DELAY="0",
         )
         conf = json.dumps({"landing": str(landing), "workdir": str(workdir), "fetch_manifest": str(manifest)})
-        proc = subprocess.run(
-            [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "--conf", conf],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=E2E_TIMEOUT,
-        )
-        log = proc.stdout + proc.stderr
-        assert proc.returncode == 0, f"airflow dags test failed (exit {proc.returncode}):\n{log[-6000:]}"
+        dags_test(env, conf, tmp_path)
         assert site.hits["/reports/suichang-2021.txt"] == 1
     finally:
         site.stop()

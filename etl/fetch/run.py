@@ -74,6 +74,9 @@ def _run_job(job: Job, fetcher: Fetcher, store: Store, tally: _Tally, max_pages:
             return found + [Job("listing", p, job.hints, root=root) for p in pages[:max_pages]]
         etag, last_modified = store.validators(job.url)
         resp = fetcher.get(job.url, etag=etag, last_modified=last_modified)
+        if resp.status != 200 and not (resp.status == 304 and (etag or last_modified)):
+            # 204, 206, or a 304 to a request that asked for none: no report bytes to store
+            raise FetchError(f"HTTP {resp.status} from {resp.final_url}: no body to store", str(resp.status))
         tally.add(job.url, store.record(resp, job.hints, job.page_url))
         if job.page_url is not None:
             return []  # an attachment's own links are not followed
@@ -131,10 +134,14 @@ def fetch(
 
         for e in entries:
             submit(Job(e.kind, e.url, e.hints))
+        finished = 0
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 bar.advance(task)
+                finished += 1
+                if finished % 50 == 0:  # an interrupted crawl keeps its validators and versions
+                    store.save()
                 for job in fut.result():
                     submit(job)
         requests = dict(fetcher.requests)
