@@ -398,3 +398,16 @@ def test_a_status_without_report_bytes_is_a_failure(site, fetch_env, tmp_path):
     summary = fetch([Entry(site.url("/empty")), Entry(site.url("/unasked"))], tmp_path, progress=False)
     assert summary["hosts"]["127.0.0.1"]["failed"] == {"204": 1, "304": 1}
     assert not (tmp_path / "web").exists()
+
+
+def test_robots_crawl_delay_slows_the_host(site, fetch_env, tmp_path):
+    site.routes["/robots.txt"] = (200, {"Content-Type": "text/plain"}, b"User-agent: *\nCrawl-delay: 1\n")
+    for i in range(2):
+        site.routes[f"/{i}.txt"] = (200, {"Content-Type": "text/plain"}, f"{i}".encode() + SEED.read_bytes())
+    import time
+
+    t0 = time.monotonic()
+    summary = fetch([Entry(site.url(f"/{i}.txt")) for i in range(2)], tmp_path, progress=False)
+    assert summary["totals"]["fetched"] == 2
+    # robots.txt at once, then the two files 1 s apart (the standard parser reads whole seconds only)
+    assert time.monotonic() - t0 >= 1.0

@@ -94,10 +94,11 @@ def _retry_after(headers: httpx.Headers, default: float) -> float:
 class _Host:
     """Politeness per host: at most `concurrency` requests in flight, `delay` seconds between starts."""
 
-    def __init__(self, concurrency: int):
+    def __init__(self, concurrency: int, delay: float):
         self.slots = threading.BoundedSemaphore(concurrency)
         self.lock = threading.Lock()
         self.next_start = 0.0
+        self.delay = delay  # raised by a robots.txt Crawl-delay
 
 
 class Fetcher:
@@ -168,7 +169,7 @@ class Fetcher:
         key = host_key(url)
         with self._lock:
             if key not in self._hosts:
-                self._hosts[key] = _Host(self.s.per_host_concurrency)
+                self._hosts[key] = _Host(self.s.per_host_concurrency, self.s.delay_s)
             return self._hosts[key]
 
     def _with_retries(self, url: str, headers: dict) -> tuple[int, httpx.Headers, bytes, int]:
@@ -201,7 +202,7 @@ class Fetcher:
             with host.lock:
                 now = time.monotonic()
                 wait = host.next_start - now
-                host.next_start = max(now, host.next_start) + self.s.delay_s
+                host.next_start = max(now, host.next_start) + host.delay
             if wait > 0:
                 self._sleep(wait)
             with self._lock:
@@ -235,5 +236,9 @@ class Fetcher:
                 except FetchError as e:  # none (404) or a broken one (5xx, timeout): not a refusal
                     rp = robots_from(int(e.status) if e.status.isdigit() else 500, "")
                 self._robots[origin] = rp
+                crawl_delay = rp.crawl_delay(self.s.user_agent)
+                if crawl_delay:  # the site's own pace, never faster than ours (capped: a typo must not stall)
+                    host = self._host(url)
+                    host.delay = max(host.delay, min(float(crawl_delay), 60.0))
         if not rp.can_fetch(self.s.user_agent, url):
             raise RefusedURL(f"robots.txt of {origin} disallows {url}")
