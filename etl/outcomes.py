@@ -49,6 +49,7 @@ def decide(candidates: list[Candidate], pages: dict[str, str] | None = None) -> 
     says: an attachment and its page compete for one slot (their two issuer-year slots are merged).
     """
     pages = pages or {}
+    pairs = {frozenset(pair) for pair in pages.items()}
     by_file = {c.source_file: c for c in candidates}
 
     def slot(c: Candidate) -> tuple:
@@ -84,14 +85,40 @@ def decide(candidates: list[Candidate], pages: dict[str, str] | None = None) -> 
         status = "quarantined" if keep.rule_ids else "loaded"
         out.append(_outcome(keep, status, ",".join(keep.rule_ids) or None))
         for c in rest:
-            if keep.source_file in (
-                pages.get(c.source_file),
-                *(f for f, p in pages.items() if p == c.source_file),
-            ):
+            if frozenset((c.source_file, keep.source_file)) in pairs:
                 why = f"same report as {keep.source_file} (a report page and its attachment)"
             else:
                 why = f"same issuer-year as {keep.source_file}"
             out.append(_outcome(c, "duplicate", why))
+    return out
+
+
+def fetched_pages(files: list[dict]) -> dict[str, str]:
+    """Attachment file -> the file of the report page that links it (both fetched, etl.fetch)."""
+    by_url = {f["source_url"]: f["path"] for f in files if f.get("source_url")}
+    return {f["path"]: by_url[f["page_url"]] for f in files if by_url.get(f.get("page_url") or "")}
+
+
+def counted_with_partner(outcomes: list[Outcome], pages: dict[str, str]) -> list[Outcome]:
+    """A page or attachment that is no report alone (a page that only links its PDF, a scan) while its
+    partner is read is the same report counted once: `duplicate` with the reason, not `rejected`."""
+    status = {o.source_file: o.status for o in outcomes}
+    partners: dict[str, list[str]] = {}
+    for att, page in pages.items():
+        partners.setdefault(att, []).append(page)
+        partners.setdefault(page, []).append(att)
+    out = []
+    for o in outcomes:
+        read = [p for p in partners.get(o.source_file, []) if status.get(p) not in (None, "rejected")]
+        if o.status == "rejected" and read:
+            o = Outcome(
+                o.source_file,
+                o.sha256,
+                o.file_format,
+                "duplicate",
+                f"same report as {read[0]} (a report page and its attachment; alone: {o.detail})",
+            )
+        out.append(o)
     return out
 
 

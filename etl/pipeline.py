@@ -25,7 +25,7 @@ from pathlib import Path
 
 from etl.config import load_settings
 from etl.model import LedgerError, ParsedReport, RejectedInput, SourceFile
-from etl.outcomes import Candidate, Outcome, decide, summary
+from etl.outcomes import Candidate, Outcome, counted_with_partner, decide, fetched_pages, summary
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -220,35 +220,6 @@ def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
         f = fmt[path]
         outcomes.append(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"))
     return outcomes
-
-
-def fetched_pages(files: list[dict]) -> dict[str, str]:
-    """Attachment file -> the file of the report page that links it (both fetched, etl.fetch)."""
-    by_url = {f["source_url"]: f["path"] for f in files if f.get("source_url")}
-    return {f["path"]: by_url[f["page_url"]] for f in files if by_url.get(f.get("page_url") or "")}
-
-
-def counted_with_partner(outcomes: list[Outcome], pages: dict[str, str]) -> list[Outcome]:
-    """A page or attachment that is no report alone (a page that only links its PDF, a scan) while its
-    partner is read is the same report counted once: `duplicate` with the reason, not `rejected`."""
-    status = {o.source_file: o.status for o in outcomes}
-    partners: dict[str, list[str]] = {}
-    for att, page in pages.items():
-        partners.setdefault(att, []).append(page)
-        partners.setdefault(page, []).append(att)
-    out = []
-    for o in outcomes:
-        read = [p for p in partners.get(o.source_file, []) if status.get(p) not in (None, "rejected")]
-        if o.status == "rejected" and read:
-            o = Outcome(
-                o.source_file,
-                o.sha256,
-                o.file_format,
-                "duplicate",
-                f"same report as {read[0]} (a report page and its attachment; alone: {o.detail})",
-            )
-        out.append(o)
-    return out
 
 
 def load(run_dir: str) -> dict:

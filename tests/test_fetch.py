@@ -411,3 +411,28 @@ def test_robots_crawl_delay_slows_the_host(site, fetch_env, tmp_path):
     assert summary["totals"]["fetched"] == 2
     # robots.txt at once, then the two files 1 s apart (the standard parser reads whole seconds only)
     assert time.monotonic() - t0 >= 1.0
+
+
+def test_a_page_that_is_no_report_alone_is_its_attachments_duplicate():
+    from etl.outcomes import Outcome, counted_with_partner, fetched_pages
+
+    files = [
+        {"path": "web/h/p.html", "source_url": "http://h/p.html", "page_url": None},
+        {"path": "web/h/a.pdf", "source_url": "http://h/a.pdf", "page_url": "http://h/p.html"},
+        {
+            "path": "web/h/s.png",
+            "source_url": "http://h/s.png",
+            "page_url": "http://h/q.html",
+        },  # page not here
+        {"path": "manual.txt"},
+    ]
+    pages = fetched_pages(files)
+    assert pages == {"web/h/a.pdf": "web/h/p.html"}
+    outcomes = [
+        Outcome("web/h/p.html", "1", "html", "rejected", "no tables"),
+        Outcome("web/h/a.pdf", "2", "pdf", "loaded"),
+        Outcome("web/h/s.png", "3", "unknown", "rejected", "unsupported format"),
+    ]
+    out = {o.source_file: o for o in counted_with_partner(outcomes, pages)}
+    assert out["web/h/p.html"].status == "duplicate" and "alone: no tables" in out["web/h/p.html"].detail
+    assert out["web/h/s.png"].status == "rejected"

@@ -42,7 +42,8 @@ def _write_json(path: Path, obj) -> None:
 
 
 def read_sidecar(path: Path) -> dict | None:
-    """The fetch metadata of a landing file, if it came from the web."""
+    """The fetch metadata of a landing file, if it came from the web (etl.extract.fetch_metadata reads the
+    same sidecar for the pipeline, without importing the HTTP client)."""
     side = path.with_name(path.name + SIDECAR_SUFFIX)
     if not side.is_file():
         return None
@@ -50,11 +51,6 @@ def read_sidecar(path: Path) -> dict | None:
         return json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def current_source(meta: dict) -> dict:
-    """The most recent fetch among the URLs that served these bytes."""
-    return max(meta.get("sources") or [{}], key=lambda s: s.get("fetched_at") or "")
 
 
 class Store:
