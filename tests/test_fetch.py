@@ -63,6 +63,9 @@ def sidecars(landing: Path) -> list[dict]:
         "http://localhost/r.pdf",  # a name that resolves to loopback
         "http://192.168.0.1/",
         "http://0.0.0.0/",
+        "http://2130706433/",  # 127.0.0.1 as one number
+        "http://0x7f000001/",
+        "http://[fe80::1%25eth0]/",
         "file:///etc/passwd",
         "ftp://example.com/r.pdf",
         "gopher://example.com/",
