@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.config import load_settings
-from etl.model import LedgerError, ParsedReport, RejectedInput, SourceFile
+from etl.model import LedgerError, ParsedReport, SourceFile
 from etl.outcomes import Candidate, Outcome, decide, summary
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -95,29 +94,21 @@ def extract(run_id: str, landing: str | None = None, workdir: str | None = None)
 
 # -- parse -------------------------------------------------------------------------------------------------
 def parse_batch(batch_path: str) -> str:
-    from etl.parse import parse_bytes
+    from etl.parse.isolation import IsolatedParser
 
     batch = _read_json(Path(batch_path))
     landing = Path(batch["landing"])
     out = Path(batch["run_dir"]) / "parsed" / (Path(batch_path).stem + ".jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    # one capped worker process per batch, replaced when a file breaks a cap (etl.parse.isolation)
+    with tmp.open("w", encoding="utf-8") as f, IsolatedParser() as parser:
         for d in batch["files"]:
             src = SourceFile(**d)
             record: dict = {"file": d}
-            data = (landing / src.path).read_bytes()
-            started = time.perf_counter()
-            try:
-                rep = parse_bytes(data, src.path, src.file_format)
-                if rep.meta.year is None:
-                    raise RejectedInput("report year not found (no 统计期限 or title year)")
-                record["report"] = rep.to_dict()
-            except RejectedInput as e:
-                record["rejected"] = str(e)
-            except Exception as e:  # a parser bug must not lose the file: reject it with the reason
-                record["rejected"] = f"parser error: {type(e).__name__}: {e}"
-            record["parse_ms"] = round((time.perf_counter() - started) * 1000, 3)  # observability, benchmarks
+            # {"report": …} or {"rejected": reason}, and parse_ms (observability, benchmarks)
+            record.update(parser.parse(landing / src.path, src.file_format))
+            record.pop("traceback", None)
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(out)
     return str(out)

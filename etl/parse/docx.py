@@ -24,6 +24,7 @@ from docx.text.paragraph import Paragraph
 
 from etl.extract import decode_bytes
 from etl.model import RejectedInput
+from etl.parse.caps import check_zip
 from etl.parse.html import read_html
 from etl.parse.rows import Row, collapse_ws, normalize
 
@@ -92,6 +93,7 @@ def _title(document: Document, paragraphs: list[str]) -> str | None:
 
 def read_docx(data: bytes) -> tuple[str, str | None, list[Row]]:
     """(plain text for metadata, title, rows)."""
+    check_zip(data)  # member table and DTDs judged before python-docx inflates anything
     try:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as e:

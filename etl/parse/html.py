@@ -66,7 +66,8 @@ def read_html(source: str) -> tuple[str, str | None, list[Row]]:
     # bytes in a known encoding: str input is refused when the page opens with <?xml … encoding=…?> (XHTML),
     # and the encoding the extractor decided must win over the page's own <meta charset>. A parser per call
     # (0.3 µs): lxml parsers must not be shared between threads.
-    parser = lxml.etree.HTMLParser(encoding="utf-8")
+    # never huge_tree or network access for input (issue 13)
+    parser = lxml.etree.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False)
     doc = lxml.etree.fromstring(source.encode("utf-8", "replace"), parser)
     if doc is None:
         return "", None, []
