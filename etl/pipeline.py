@@ -56,7 +56,8 @@ def extract(run_id: str, landing: str | None = None, workdir: str | None = None)
 
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
     run_dir = settings.workdir / "runs" / safe_run_id(run_id)
-    files = scan_landing(settings.landing_dir)
+    refused: list = []  # landing entries that cannot be parsed (FIFOs, symlinks out of the root, …)
+    files = scan_landing(settings.landing_dir, refused)
     first_by_sha: dict[str, str] = {}
     unique, duplicates = [], {}
     for f in files:
@@ -84,12 +85,14 @@ def extract(run_id: str, landing: str | None = None, workdir: str | None = None)
             "run_id": run_dir.name,
             "landing": str(settings.landing_dir),
             "workdir": str(settings.workdir),
-            "files": [f.to_dict() for f in files],
+            "files": [f.to_dict() for f in files] + [f.to_dict() for f, _ in refused],
             "duplicates": duplicates,
+            "refused": {f.path: reason for f, reason in refused},
             "batches": batches,
         },
     )
-    return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": len(files)}
+    n_files = len(files) + len(refused)
+    return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": n_files}
 
 
 # -- parse -------------------------------------------------------------------------------------------------
@@ -208,6 +211,9 @@ def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
     for path, first in manifest["duplicates"].items():
         f = fmt[path]
         outcomes.append(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"))
+    for path, reason in manifest.get("refused", {}).items():  # met by extract, never parsed
+        f = fmt[path]
+        outcomes.append(Outcome(path, f["sha256"], f["file_format"], "rejected", reason))
     return outcomes
 
 
