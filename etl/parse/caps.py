@@ -13,6 +13,7 @@ import io
 import os
 import stat
 import zipfile
+import zlib
 from functools import lru_cache
 
 from etl.config import ParseLimits, load_parse_limits
@@ -89,7 +90,14 @@ def check_zip(data: bytes) -> None:
                 try:
                     with zf.open(info) as f:
                         head = f.read(_XML_HEAD)
-                except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, ValueError) as e:
+                except (
+                    zipfile.BadZipFile,
+                    zlib.error,
+                    NotImplementedError,
+                    OSError,
+                    EOFError,
+                    ValueError,
+                ) as e:
                     raise RejectedInput(f"unreadable .docx member ({e.__class__.__name__})") from e
                 except RuntimeError as e:  # an encrypted member
                     raise RejectedInput("encrypted .docx member") from e

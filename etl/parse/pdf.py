@@ -430,6 +430,8 @@ def read_pdf(data: bytes) -> tuple[str, str | None, list[Row]]:
             scanned += is_scan
             textpage.close()
             page.close()
+    except pdfium.PdfiumError as e:  # a page or its text that will not load
+        raise RejectedInput(f"unreadable PDF page ({e})") from e
     finally:
         pdf.close()
     # a scan may carry a typed cover page or a stamp's text: it is a scan when most pages are pictures
