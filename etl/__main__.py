@@ -28,9 +28,14 @@ def _cmd_parse(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from etl.lock import WorkdirLocked
     from etl.pipeline import run
 
-    result = run(landing=args.landing, workdir=args.workdir)
+    try:
+        result = run(landing=args.landing, workdir=args.workdir)
+    except WorkdirLocked as e:
+        print(f"etl run: {e}", file=sys.stderr)
+        return 3
     print(
         f"files {result['counts']['files']}: loaded {result['counts']['loaded']}, quarantined "
         f"{result['counts']['quarantined']}, rejected {result['counts']['rejected']}, "

@@ -68,6 +68,7 @@ class ParseLimits:
     max_zip_member_mb: float  # one member's uncompressed size
     max_zip_total_mb: float  # all members, uncompressed
     max_zip_ratio: float  # uncompressed / compressed, for members over 1 MB uncompressed
+    run_lock_wait_s: float  # how long a second run on the same workdir waits for the first (etl.lock)
 
 
 def load_parse_limits() -> ParseLimits:
@@ -84,4 +85,5 @@ def load_parse_limits() -> ParseLimits:
         max_zip_member_mb=float(env("ETL_ZIP_MAX_MEMBER_MB", "100")),
         max_zip_total_mb=float(env("ETL_ZIP_MAX_TOTAL_MB", "300")),
         max_zip_ratio=float(env("ETL_ZIP_MAX_RATIO", "200")),
+        run_lock_wait_s=float(env("ETL_RUN_LOCK_WAIT_S", "0")),
     )
