@@ -83,8 +83,11 @@ def _docx_mutator(mutator: Mutator) -> Callable[[bytes, random.Random], bytes]:
     def mutate(seed: bytes, rng: random.Random) -> bytes:
         if rng.random() < 0.5:
             return mutator(seed)
-        with zipfile.ZipFile(io.BytesIO(seed)) as zin:
-            members = [(i, zin.read(i)) for i in zin.infolist()]
+        try:
+            with zipfile.ZipFile(io.BytesIO(seed)) as zin:
+                members = [(i, zin.read(i)) for i in zin.infolist()]
+        except Exception:  # noqa: BLE001 - a pooled mutant that is no longer a readable package
+            return mutator(seed)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as zout:
             for info, body in members:

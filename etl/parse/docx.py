@@ -98,10 +98,17 @@ def read_docx(data: bytes) -> tuple[str, str | None, list[Row]]:
     except Exception as e:  # noqa: BLE001 - opening only parses the package: any error is a malformed file
         # (zlib, zipfile, lxml and python-docx each raise their own kinds on broken packages; fuzzing finds them)
         raise RejectedInput(f"unreadable .docx ({e.__class__.__name__})") from e
-    parts = _body(document)
-    paragraphs = [text for text, rows in parts if len(rows) == 1 and rows[0].where.startswith("paragraph")]
+    try:
+        parts = _body(document)
+        paragraphs = [
+            text for text, rows in parts if len(rows) == 1 and rows[0].where.startswith("paragraph")
+        ]
+        title = _title(document, paragraphs)
+    except (ValueError, AttributeError, KeyError, IndexError, TypeError) as e:
+        # python-docx reads attributes lazily: a malformed grid span or merge raises only here (fuzzing)
+        raise RejectedInput(f"malformed .docx content ({e.__class__.__name__})") from e
     text = "\n".join(t for t, _ in parts if t)
-    return text, _title(document, paragraphs), [r for _, rows in parts for r in rows]
+    return text, title, [r for _, rows in parts for r in rows]
 
 
 def read_doc(data: bytes) -> tuple[str, str | None, list[Row]]:

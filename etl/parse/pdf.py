@@ -419,7 +419,10 @@ def read_pdf(data: bytes) -> tuple[str, str | None, list[Row]]:
     pages: list[list[_Piece]] = []
     scanned = 0
     try:
-        meta_title = pdf.get_metadata_value("Title")
+        try:
+            meta_title = pdf.get_metadata_value("Title")
+        except UnicodeDecodeError:  # a broken UTF-16 title string: the printed title still counts
+            meta_title = ""
         check_pdf_pages(len(pdf))  # caps before laying out any page (issue 13)
         for n in range(1, len(pdf) + 1):
             page = pdf[n - 1]
