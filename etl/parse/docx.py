@@ -18,6 +18,7 @@ from pathlib import Path
 
 import docx
 from docx.document import Document
+from docx.oxml.exceptions import InvalidXmlError
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
@@ -104,7 +105,7 @@ def read_docx(data: bytes) -> tuple[str, str | None, list[Row]]:
             text for text, rows in parts if len(rows) == 1 and rows[0].where.startswith("paragraph")
         ]
         title = _title(document, paragraphs)
-    except (ValueError, AttributeError, KeyError, IndexError, TypeError) as e:
+    except (ValueError, AttributeError, KeyError, IndexError, TypeError, InvalidXmlError) as e:
         # python-docx reads attributes lazily: a malformed grid span or merge raises only here (fuzzing)
         raise RejectedInput(f"malformed .docx content ({e.__class__.__name__})") from e
     text = "\n".join(t for t, _ in parts if t)
