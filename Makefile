@@ -8,6 +8,7 @@
 #   make accuracy  parse every labelled report (CORPUS=dir, default ../shared/corpus/real) and score it
 #   make bench  benchmark every stage against its floor (N=10000 reports by default); writes docs/benchmarks.md
 #   make sample regenerate the bundled synthetic sample (sample/landing/generated)
+#   make fuzz   fuzz every reader in process for FUZZ_SECONDS (default 60); counts inputs/crashes/hangs per target
 #
 # Airflow's settings live in etc/airflow.env (shared with the tests); this file exports them.
 
@@ -42,7 +43,7 @@ WORKDIR ?= $(or $(ETL_WORKDIR),$(PROJECT_ROOT)/var)
 DAGS_TEST_LOG = $(AIRFLOW_HOME)/dags-test.log
 DAGS_TEST_PROGRESS := \[DAG TEST\] (starting|end) task|run summary counts|Marking run|\[(error|critical)|Traceback|DagRun failed
 
-.PHONY: help venv run test lint accuracy bench sample
+.PHONY: help venv run test lint accuracy bench sample fuzz
 
 help:
 	@sed -n -e 's/^#   make /  make /p' -e 's/^#               (/                (/p' $(MAKEFILE)
@@ -88,3 +89,7 @@ bench: venv
 
 sample: venv
 	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.synth --sample
+
+FUZZ_SECONDS ?= 60
+fuzz: venv
+	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.fuzz --seconds $(FUZZ_SECONDS) $(FUZZ_ARGS)

@@ -10,22 +10,32 @@ from pathlib import Path
 
 
 def _cmd_parse(args: argparse.Namespace) -> int:
-    from etl.model import RejectedInput
-    from etl.parse import parse_file
+    """One JSON object; a bad input of any kind is a one-line rejection (exit 2), its traceback only with
+    --debug. The file is parsed in a capped worker process, as a run parses it (etl.parse.isolation)."""
+    from etl.model import ParsedReport
+    from etl.parse.isolation import IsolatedParser
 
-    try:
-        report = parse_file(Path(args.file))
-    except RejectedInput as e:
-        print(json.dumps({"file": args.file, "rejected": str(e)}, ensure_ascii=False))
+    with IsolatedParser(require_year=False) as parser:
+        result = parser.parse(Path(args.file))
+    if "rejected" in result:
+        if args.debug and "traceback" in result:
+            print(result["traceback"], file=sys.stderr, end="")
+        print(json.dumps({"file": args.file, "rejected": result["rejected"]}, ensure_ascii=False))
         return 2
+    report = ParsedReport.from_dict(result["report"])
     print(json.dumps(report.to_public_json(), ensure_ascii=False))
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from etl.lock import WorkdirLocked
     from etl.pipeline import run
 
-    result = run(landing=args.landing, workdir=args.workdir)
+    try:
+        result = run(landing=args.landing, workdir=args.workdir)
+    except WorkdirLocked as e:
+        print(f"etl run: {e}", file=sys.stderr)
+        return 3
     print(
         f"files {result['counts']['files']}: loaded {result['counts']['loaded']}, quarantined "
         f"{result['counts']['quarantined']}, rejected {result['counts']['rejected']}, "
@@ -130,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("parse", help="parse one report file and print it as one JSON object")
     p.add_argument("file")
+    p.add_argument("--debug", action="store_true", help="print a parser error's traceback on stderr")
     p.set_defaults(func=_cmd_parse)
     r = sub.add_parser("run", help="run the pipeline without Airflow")
     r.add_argument("--landing", help="landing folder (default: ETL_LANDING_DIR or the bundled sample)")

@@ -72,8 +72,11 @@ def _own_peak_kb() -> int:
 
 
 def _with_peak(fn, *args):
-    """Run fn in a pool worker and return (its result, the worker's peak RSS so far)."""
-    return fn(*args), _own_peak_kb()
+    """Run fn in a pool worker and return (its result, the worker's peak RSS so far, or that of the
+    isolated parse process it ran, whichever is larger)."""
+    from etl.parse.isolation import peak_worker_kb
+
+    return fn(*args), max(_own_peak_kb(), peak_worker_kb())
 
 
 def _pool_map(fn, items: list, workers: int) -> list:

@@ -89,3 +89,41 @@ def load_fetch_settings() -> FetchSettings:
         workers=max(1, int(env("ETL_FETCH_WORKERS") or "4")),
         manifest=Path(manifest).expanduser().resolve() if manifest else None,
     )
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    """Caps on one input file (issue 13): what a hostile or broken file may cost before it is rejected."""
+
+    timeout_s: float  # wall time to parse one file, in the isolated worker
+    ocr_timeout_s: (
+        float  # wall time an OCR reader may spend on one file (a PDF's cap is the larger of the two)
+    )
+    memory_mb: int  # address space a file may add to the parse worker (RLIMIT_AS above its start-up size)
+    max_file_mb: float  # any input file
+    max_text_mb: float  # HTML / text / markdown, checked before decoding
+    max_pdf_pages: int
+    max_pdf_page_objects: int  # drawing objects on one PDF page
+    max_zip_members: int  # DOCX (and any OOXML package), checked before inflating
+    max_zip_member_mb: float  # one member's uncompressed size
+    max_zip_total_mb: float  # all members, uncompressed
+    max_zip_ratio: float  # uncompressed / compressed, for members over 1 MB uncompressed
+    run_lock_wait_s: float  # how long a second run on the same workdir waits for the first (etl.lock)
+
+
+def load_parse_limits() -> ParseLimits:
+    env = os.environ.get
+    return ParseLimits(
+        timeout_s=float(env("ETL_PARSE_TIMEOUT_S", "60")),
+        ocr_timeout_s=float(env("ETL_OCR_TIMEOUT_S", "300")),
+        memory_mb=int(env("ETL_PARSE_MEMORY_MB", "1024")),
+        max_file_mb=float(env("ETL_PARSE_MAX_FILE_MB", "200")),
+        max_text_mb=float(env("ETL_PARSE_MAX_TEXT_MB", "20")),
+        max_pdf_pages=int(env("ETL_PDF_MAX_PAGES", "500")),
+        max_pdf_page_objects=int(env("ETL_PDF_MAX_PAGE_OBJECTS", "100000")),
+        max_zip_members=int(env("ETL_ZIP_MAX_MEMBERS", "2000")),
+        max_zip_member_mb=float(env("ETL_ZIP_MAX_MEMBER_MB", "100")),
+        max_zip_total_mb=float(env("ETL_ZIP_MAX_TOTAL_MB", "300")),
+        max_zip_ratio=float(env("ETL_ZIP_MAX_RATIO", "200")),
+        run_lock_wait_s=float(env("ETL_RUN_LOCK_WAIT_S", "0")),
+    )

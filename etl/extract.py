@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from etl.model import RejectedInput, SourceFile
@@ -29,10 +32,14 @@ _FETCH_SUFFIX = ".fetch.json"  # fetch metadata beside a file fetched from the w
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+        return _digest(f)
+
+
+def _digest(f) -> str:
+    h = hashlib.sha256()
+    for chunk in iter(lambda: f.read(1 << 20), b""):
+        h.update(chunk)
     return h.hexdigest()
 
 
@@ -58,31 +65,160 @@ def _looks_like_text(head: bytes) -> bool:
     return bool(head) and b"\x00" not in head[:4096]
 
 
-def iter_landing(landing: Path) -> Iterator[Path]:
-    """Every regular file under the landing folder, in a stable order; hidden files and labels skipped."""
-    for p in sorted(landing.rglob("*")):
-        rel = p.relative_to(landing)
-        if not p.is_file() or any(part.startswith(".") for part in rel.parts):
-            continue
-        if p.name.endswith((_LABEL_SUFFIX, _FETCH_SUFFIX)):
-            continue
-        yield p
+# -- landing-area hygiene (issue 13) ----------------------------------------------------------------------
+# A landing folder holds whatever a site served or a crawler saved. Every entry the scan meets is either a
+# file to parse or a rejection with its reason, so nothing in the folder disappears from the ledger.
+_KINDS = {stat.S_IFIFO: "FIFO", stat.S_IFCHR: "character device", stat.S_IFBLK: "block device"}
+_KINDS[stat.S_IFSOCK] = "socket"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def scan_landing(landing: Path) -> list[SourceFile]:
-    out = []
-    for p in iter_landing(landing):
-        with p.open("rb") as f:
-            head = f.read(8192)
-        out.append(
-            SourceFile(
-                path=p.relative_to(landing).as_posix(),
-                sha256=sha256_file(p),
-                size=p.stat().st_size,
-                file_format=detect_format(p, head),
-                **fetch_metadata(p),
+@dataclass(frozen=True)
+class LandingEntry:
+    """One entry of the landing area: a file to read, or a rejection (reason set)."""
+
+    path: Path  # the real path to open (for rejections, where it was met)
+    rel: str  # its ledger name: the path under the landing root, printable
+    reason: str | None = None
+
+
+def _ledger_name(rel_bytes: bytes) -> str:
+    """A printable, JSON- and UTF-8-safe name: invalid bytes as \\xNN, control characters escaped."""
+    name = rel_bytes.decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: m.group(0).encode("unicode_escape").decode("ascii"), name)
+
+
+def _name_problem(name: bytes) -> str | None:
+    try:
+        text = name.decode("utf-8")
+    except UnicodeDecodeError:
+        return "file name is not valid UTF-8"
+    if _CONTROL.search(text):
+        return "file name contains a control character (newline, tab, …)"
+    if text.startswith("-"):
+        return "file name starts with '-' (would read as an option to a command)"
+    return None
+
+
+def _inside(root: str, target: str) -> bool:
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def iter_landing_entries(landing: Path) -> Iterator[LandingEntry]:
+    """Every entry under the landing root, in a stable order: regular files (symlinks followed only when
+    they resolve inside the root) and rejections for everything else. Hidden entries and labels are not
+    landing files and are skipped."""
+    root = os.path.realpath(landing)
+    seen_dirs: dict[tuple[int, int], str] = {}
+
+    def walk(real_dir: str, rel: bytes) -> Iterator[LandingEntry]:
+        st = os.stat(real_dir)
+        key = (st.st_dev, st.st_ino)
+        if key in seen_dirs:
+            yield LandingEntry(
+                Path(real_dir),
+                _ledger_name(rel),
+                f"directory loop: already scanned as {seen_dirs[key] or '.'}",
             )
-        )
+            return
+        seen_dirs[key] = _ledger_name(rel)
+        try:
+            names = sorted(os.listdir(os.fsencode(real_dir)))
+        except OSError as e:
+            yield LandingEntry(Path(real_dir), _ledger_name(rel), f"unreadable directory ({e.strerror})")
+            return
+        for name in names:
+            if name.startswith(b"."):
+                continue
+            child_rel = rel + b"/" + name if rel else name
+            shown = _ledger_name(child_rel)
+            if shown.endswith((_LABEL_SUFFIX, _FETCH_SUFFIX)):
+                continue
+            path = os.path.join(os.fsencode(real_dir), name)
+            try:
+                lst = os.lstat(path)
+            except OSError as e:
+                yield LandingEntry(Path(os.fsdecode(path)), shown, f"unreadable entry ({e.strerror})")
+                continue
+            if stat.S_ISLNK(lst.st_mode):
+                target = os.path.realpath(path)
+                if not _inside(root, os.fsdecode(target)):
+                    yield LandingEntry(
+                        Path(os.fsdecode(path)), shown, "symlink points outside the landing folder"
+                    )
+                    continue
+                if not os.path.exists(target):
+                    yield LandingEntry(Path(os.fsdecode(path)), shown, "dangling symlink")
+                    continue
+                path = target
+                lst = os.stat(path)
+            if stat.S_ISDIR(lst.st_mode):
+                yield from walk(os.fsdecode(path), child_rel)
+                continue
+            problem = _name_problem(name)
+            if problem is None and not stat.S_ISREG(lst.st_mode):
+                problem = f"not a regular file ({_KINDS.get(stat.S_IFMT(lst.st_mode), 'special file')})"
+            yield LandingEntry(Path(os.fsdecode(path)), shown, problem)
+
+    yield from walk(root, b"")
+
+
+def iter_landing(landing: Path) -> Iterator[Path]:
+    """Every readable regular file under the landing folder, in a stable order."""
+    for entry in iter_landing_entries(landing):
+        if entry.reason is None:
+            yield entry.path
+
+
+def _open_file(path: Path):
+    # O_NONBLOCK: a file swapped for a FIFO after the scan must not block the open
+    return os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)), "rb")
+
+
+def _read_stable(path: Path) -> tuple[str, int, bytes]:
+    """(sha256, size, head) of a file that did not change while it was read: its size and mtime are the
+    same before and after hashing, and the path still names the same file."""
+    with _open_file(path) as f:
+        before = os.fstat(f.fileno())
+        if not stat.S_ISREG(before.st_mode):
+            raise RejectedInput("not a regular file")
+        head = f.read(8192)
+        f.seek(0)
+        digest = _digest(f)
+        after = os.fstat(f.fileno())
+    now = os.stat(path)
+    same = (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns)
+    if not same or (now.st_ino, now.st_size, now.st_mtime_ns) != (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    ):
+        raise RejectedInput("file changed while being read (size or mtime differ after hashing)")
+    return digest, before.st_size, head
+
+
+def scan_landing(landing: Path, rejected: list[tuple[SourceFile, str]] | None = None) -> list[SourceFile]:
+    """The landing files to parse; every entry that cannot be (see iter_landing_entries, _read_stable) is
+    appended to `rejected` with its reason, so a run can account for it."""
+    out = []
+    for entry in iter_landing_entries(landing):
+        reason = entry.reason
+        digest, size, fmt = "", 0, "unknown"
+        if reason is None:
+            try:
+                digest, size, head = _read_stable(entry.path)
+                fmt = detect_format(Path(entry.rel), head)
+            except RejectedInput as e:
+                reason = str(e)
+            except OSError as e:
+                reason = f"unreadable file ({e.strerror or e})"
+        if reason is None:
+            src = SourceFile(
+                path=entry.rel, sha256=digest, size=size, file_format=fmt, **fetch_metadata(entry.path)
+            )
+            out.append(src)
+        elif rejected is not None:
+            rejected.append((SourceFile(path=entry.rel, sha256=digest, size=size, file_format=fmt), reason))
     return out
 
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from etl.config import load_settings
-from etl.model import LedgerError, ParsedReport, RejectedInput, SourceFile
+from etl.model import LedgerError, ParsedReport, SourceFile
 from etl.outcomes import Candidate, Outcome, counted_with_partner, decide, fetched_pages, summary
 
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -57,7 +56,8 @@ def extract(run_id: str, landing: str | None = None, workdir: str | None = None)
 
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
     run_dir = settings.workdir / "runs" / safe_run_id(run_id)
-    files = scan_landing(settings.landing_dir)
+    refused: list = []  # landing entries that cannot be parsed (FIFOs, symlinks out of the root, …)
+    files = scan_landing(settings.landing_dir, refused)
     first_by_sha: dict[str, str] = {}
     unique, duplicates = [], {}
     for f in files:
@@ -85,39 +85,33 @@ def extract(run_id: str, landing: str | None = None, workdir: str | None = None)
             "run_id": run_dir.name,
             "landing": str(settings.landing_dir),
             "workdir": str(settings.workdir),
-            "files": [f.to_dict() for f in files],
+            "files": [f.to_dict() for f in files] + [f.to_dict() for f, _ in refused],
             "duplicates": duplicates,
+            "refused": {f.path: reason for f, reason in refused},
             "batches": batches,
         },
     )
-    return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": len(files)}
+    n_files = len(files) + len(refused)
+    return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": n_files}
 
 
 # -- parse -------------------------------------------------------------------------------------------------
 def parse_batch(batch_path: str) -> str:
-    from etl.parse import parse_bytes
+    from etl.parse.isolation import IsolatedParser
 
     batch = _read_json(Path(batch_path))
     landing = Path(batch["landing"])
     out = Path(batch["run_dir"]) / "parsed" / (Path(batch_path).stem + ".jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
+    # one capped worker process per batch, replaced when a file breaks a cap (etl.parse.isolation)
+    with tmp.open("w", encoding="utf-8") as f, IsolatedParser() as parser:
         for d in batch["files"]:
             src = SourceFile(**d)
             record: dict = {"file": d}
-            data = (landing / src.path).read_bytes()
-            started = time.perf_counter()
-            try:
-                rep = parse_bytes(data, src.path, src.file_format)
-                if rep.meta.year is None:
-                    raise RejectedInput("report year not found (no 统计期限 or title year)")
-                record["report"] = rep.to_dict()
-            except RejectedInput as e:
-                record["rejected"] = str(e)
-            except Exception as e:  # a parser bug must not lose the file: reject it with the reason
-                record["rejected"] = f"parser error: {type(e).__name__}: {e}"
-            record["parse_ms"] = round((time.perf_counter() - started) * 1000, 3)  # observability, benchmarks
+            # {"report": …} or {"rejected": reason}, and parse_ms (observability, benchmarks)
+            record.update(parser.parse(landing / src.path, src.file_format))
+            record.pop("traceback", None)
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     tmp.replace(out)
     return str(out)
@@ -219,6 +213,9 @@ def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
     for path, first in manifest["duplicates"].items():
         f = fmt[path]
         outcomes.append(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"))
+    for path, reason in manifest.get("refused", {}).items():  # met by extract, never parsed
+        f = fmt[path]
+        outcomes.append(Outcome(path, f["sha256"], f["file_format"], "rejected", reason))
     return outcomes
 
 
@@ -308,11 +305,17 @@ def latest_run_dir(workdir: Path) -> Path | None:
 
 
 def run(landing: str | None = None, workdir: str | None = None, run_id: str | None = None) -> dict:
-    """Every stage in-process, same functions and files as the DAG."""
-    plan = extract(run_id or new_run_id(), landing, workdir)
-    parsed = [parse_batch(b) for b in plan["batches"]]
-    transform(plan["run_dir"], parsed)
-    validate(plan["run_dir"])
-    load(plan["run_dir"])
-    build_marts(plan["run_dir"])
-    return summarize(plan["run_dir"])
+    """Every stage in-process, same functions and files as the DAG; one run per workdir at a time."""
+    from etl.config import load_parse_limits
+    from etl.lock import workdir_lock
+
+    run_id = run_id or new_run_id()
+    settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
+    with workdir_lock(settings.workdir, run_id, load_parse_limits().run_lock_wait_s):
+        plan = extract(run_id, landing, workdir)
+        parsed = [parse_batch(b) for b in plan["batches"]]
+        transform(plan["run_dir"], parsed)
+        validate(plan["run_dir"])
+        load(plan["run_dir"])
+        build_marts(plan["run_dir"])
+        return summarize(plan["run_dir"])

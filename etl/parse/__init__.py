@@ -10,6 +10,7 @@ from pathlib import Path
 
 from etl.extract import decode_bytes, detect_format
 from etl.model import ParsedReport, RejectedInput
+from etl.parse.caps import check_bytes
 from etl.parse.glued import looks_glued, read_glued
 from etl.parse.metadata import extract_metadata
 from etl.parse.narrative import stated_figures
@@ -56,6 +57,7 @@ def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> 
     file_format = file_format or detect_format(Path(name), data[:8192])
     if not data.strip():
         raise RejectedInput("empty file")
+    check_bytes(data, file_format)  # size caps before decoding (issue 13)
     text, title, rows = _read(data, file_format)
     _check_is_report(text)
     meta = extract_metadata(text, title)

@@ -13,17 +13,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import docx
 from docx.document import Document
+from docx.oxml.exceptions import InvalidXmlError
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from etl.extract import decode_bytes
 from etl.model import RejectedInput
+from etl.parse.caps import check_zip
 from etl.parse.html import read_html
 from etl.parse.rows import Row, collapse_ws, normalize
 
@@ -92,14 +93,23 @@ def _title(document: Document, paragraphs: list[str]) -> str | None:
 
 def read_docx(data: bytes) -> tuple[str, str | None, list[Row]]:
     """(plain text for metadata, title, rows)."""
+    check_zip(data)  # member table and DTDs judged before python-docx inflates anything
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - opening only parses the package: any error is a malformed file
+        # (zlib, zipfile, lxml and python-docx each raise their own kinds on broken packages; fuzzing finds them)
         raise RejectedInput(f"unreadable .docx ({e.__class__.__name__})") from e
-    parts = _body(document)
-    paragraphs = [text for text, rows in parts if len(rows) == 1 and rows[0].where.startswith("paragraph")]
+    try:
+        parts = _body(document)
+        paragraphs = [
+            text for text, rows in parts if len(rows) == 1 and rows[0].where.startswith("paragraph")
+        ]
+        title = _title(document, paragraphs)
+    except (ValueError, AttributeError, KeyError, IndexError, TypeError, InvalidXmlError) as e:
+        # python-docx reads attributes lazily: a malformed grid span or merge raises only here (fuzzing)
+        raise RejectedInput(f"malformed .docx content ({e.__class__.__name__})") from e
     text = "\n".join(t for t, _ in parts if t)
-    return text, _title(document, paragraphs), [r for _, rows in parts for r in rows]
+    return text, title, [r for _, rows in parts for r in rows]
 
 
 def read_doc(data: bytes) -> tuple[str, str | None, list[Row]]:

@@ -10,6 +10,7 @@ import lxml.etree
 
 from etl.parse.rows import Row, collapse_ws, normalize
 
+_XML_INCOMPATIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _DIGITS_SPLIT = re.compile(r"^[\d\s.,-]+$")
 _BLOCK_TAGS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section")
 _ROW_PARTS = ("thead", "tbody", "tfoot")
@@ -66,7 +67,10 @@ def read_html(source: str) -> tuple[str, str | None, list[Row]]:
     # bytes in a known encoding: str input is refused when the page opens with <?xml … encoding=…?> (XHTML),
     # and the encoding the extractor decided must win over the page's own <meta charset>. A parser per call
     # (0.3 µs): lxml parsers must not be shared between threads.
-    parser = lxml.etree.HTMLParser(encoding="utf-8")
+    # never huge_tree or network access for input (issue 13)
+    parser = lxml.etree.HTMLParser(encoding="utf-8", no_network=True, huge_tree=False)
+    # control characters (no meaning in report text) would make lxml refuse the text it hands back
+    source = _XML_INCOMPATIBLE.sub(" ", source)
     doc = lxml.etree.fromstring(source.encode("utf-8", "replace"), parser)
     if doc is None:
         return "", None, []

@@ -19,6 +19,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from etl.model import RejectedInput
+from etl.parse.caps import check_pdf_page_objects, check_pdf_pages
 from etl.parse.rows import Row, collapse_ws, normalize
 
 _TOL = 2.0  # pt: rules this close are the same line; chars this far past a rule's end still see it
@@ -418,15 +419,22 @@ def read_pdf(data: bytes) -> tuple[str, str | None, list[Row]]:
     pages: list[list[_Piece]] = []
     scanned = 0
     try:
-        meta_title = pdf.get_metadata_value("Title")
+        try:
+            meta_title = pdf.get_metadata_value("Title")
+        except UnicodeDecodeError:  # a broken UTF-16 title string: the printed title still counts
+            meta_title = ""
+        check_pdf_pages(len(pdf))  # caps before laying out any page (issue 13)
         for n in range(1, len(pdf) + 1):
             page = pdf[n - 1]
+            check_pdf_page_objects(pdfium_c.FPDFPage_CountObjects(page.raw), n)
             textpage = page.get_textpage()
             pieces, is_scan = _page_pieces(page, _page_chars(textpage), n)
             pages.append(pieces)
             scanned += is_scan
             textpage.close()
             page.close()
+    except pdfium.PdfiumError as e:  # a page or its text that will not load
+        raise RejectedInput(f"unreadable PDF page ({e})") from e
     finally:
         pdf.close()
     # a scan may carry a typed cover page or a stamp's text: it is a scan when most pages are pictures
