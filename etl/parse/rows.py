@@ -17,7 +17,9 @@ _MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
 _MD_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)  # a line break inside a cell: the text runs on
 _MD_BOLD = re.compile(r"\*\*(.*?)\*\*")
 # one cell per line: a line that is only a number (a value cell) or only the separator (a blank cell)
-_LONE_VALUE = re.compile(r"^\s*(?:[+-]?[\d,]+(?:\.\d+)?\s*(?:万元|元|件|项|个|条|次|宗)?|[|｜])\s*$")
+_LONE_VALUE = re.compile(
+    r"^\s*(?:[+-]?[\d,]+(?:\.\d+)?\s*(?:万元|元|件|项|个|条|次|宗)?(?:\s*\([^()]*\))?|[|｜])\s*$"
+)
 _LONE_BAR = re.compile(r"^\s*[|｜]\s*$")
 _STACKED_MIN = 20  # lone value lines that make a text a one-cell-per-line table (a few are page numbers)
 

@@ -393,7 +393,7 @@ class _Reader:
                 self.year_cols = list(dict.fromkeys(years))  # a header over two years' columns
             elif len(years) == 1 and len(dr.label) <= _YEAR_HEADING_MAX and not _SENTENCE.search(dr.label):
                 self.other_year = years[0] if years[0] != self.year else None
-                return self.other_year is not None
+                return True  # a year heading over tables: no row of them
         if self.other_year is not None:
             if not dr.slots and _END.search(dr.label):
                 self.other_year = None  # the tables are over: the narrative resumes
@@ -560,7 +560,9 @@ class _Reader:
             self.t2_item = m.group(1)
         if section is None and ("第二十条" in label or "信息内容" in label or _T2_HEAD.match(label)):
             section = "t2"
-        if section in (None, "t2") and ("申请人情况" in label or "本年新收" in label):
+        if section in (None, "t2") and (
+            "申请人情况" in label or "本年新收" in label or "收到和处理" in label
+        ):
             section = "t3"
         if section == "t2" and "收费" in label and (m := re.search(r"万元|元", label)):
             self.t2_units["fees"] = m.group(0)
