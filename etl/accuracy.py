@@ -2,6 +2,7 @@
 
 A label is `<stem>.expected.json` beside the report, naming it in its "file" field; cells listed under
 `uncertain_cells` are not scored, and cells under `unresolvable_cells` are expected to come back null.
+Report files no label names are judged without labels (etl.judge: outcome, rules, identity cells passing).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from etl import judge
 from etl.config import PROJECT_ROOT
 from etl.model import RejectedInput
 from etl.parse import parse_file
@@ -105,11 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     args = parser.parse_args(argv)
     pairs = labelled(args.corpus)
-    if not pairs:
-        print(f"no labelled reports in {args.corpus}", file=sys.stderr)
+    others = judge.unlabelled(args.corpus) if args.corpus.is_dir() else []
+    if not pairs and not others:
+        print(f"no reports in {args.corpus}", file=sys.stderr)
         return 1
     scores = [score(r, label) for r, label in pairs]
-    print(render(scores))
+    if scores:
+        print(render(scores))
+    if others:  # reports without labels: judged by what the pipeline does with them (etl.judge)
+        print(("\n" if scores else "") + f"Unlabelled reports ({len(others)}):")
+        print(judge.render(judge.judge(others, args.corpus)))
     return 0 if all(s.perfect for s in scores) else 1
 
 

@@ -16,6 +16,12 @@ _MD_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")  #
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
 _MD_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)  # a line break inside a cell: the text runs on
 _MD_BOLD = re.compile(r"\*\*(.*?)\*\*")
+# one cell per line: a line that is only a number (a value cell) or only the separator (a blank cell)
+_LONE_VALUE = re.compile(
+    r"^\s*(?:[+-]?[\d,]+(?:\.\d+)?\s*(?:万元|元|件|项|个|条|次|宗)?(?:\s*\([^()]*\))?|[|｜])\s*$"
+)
+_LONE_BAR = re.compile(r"^\s*[|｜]\s*$")
+_STACKED_MIN = 20  # lone value lines that make a text a one-cell-per-line table (a few are page numbers)
 
 
 @dataclass
@@ -72,6 +78,8 @@ def text_rows(text: str) -> list[Row]:
         line = _unmark(raw) if marked else raw
         if line is not None and line.strip():
             lines.append((i, line, "|" if "|" in line else ("\t" if "\t" in line else None)))
+    if _stacked(lines):
+        return _restack(lines)
     framed = [ln.lstrip(" \u3000").startswith(sep) for _, ln, sep in lines if sep]
     markdown_style = sum(framed) * 2 > len(framed)
     rows = []
@@ -88,6 +96,37 @@ def text_rows(text: str) -> list[Row]:
             if cells and cells[-1] == "" and line.rstrip(" \u3000\r").endswith(sep):
                 cells = cells[:-1]
         rows.append(Row(cells=cells, where=f"line {i}", breaks=breaks))
+    return rows
+
+
+def _stacked(lines: list[tuple[int, str, str | None]]) -> bool:
+    """A table printed one cell per line (a web table copied cell by cell): many lines hold one value, and
+    bare separator lines stand for its blank cells."""
+    bars = sum(1 for _, line, sep in lines if sep == "|" and _LONE_BAR.match(line))
+    if not bars:
+        return False
+    lone = sum(1 for _, line, _ in lines if _LONE_VALUE.match(line))
+    framed = sum(1 for _, line, sep in lines if sep and not _LONE_BAR.match(line))
+    return lone >= _STACKED_MIN and lone > framed
+
+
+def _restack(lines: list[tuple[int, str, str | None]]) -> list[Row]:
+    """Rows of a one-cell-per-line table: each run of value lines ("|" = a blank cell) is the row of the text
+    line just above it; other text lines stay rows of their own (headings, headers, wrapped labels), as the
+    table reader expects them from any layout."""
+    rows: list[Row] = []
+    current: Row | None = None  # the row collecting values: its label line, then its cells
+    for i, line, _ in lines:
+        if _LONE_VALUE.match(line):
+            cell = "" if _LONE_BAR.match(line) else line.strip()
+            if current is None:
+                current = Row(cells=[], where=f"line {i}")
+                rows.append(current)
+            current.cells.append(cell)
+            continue
+        cells = [c.strip() for c in re.split(r"[|｜\t]", line) if c.strip()] or [line.strip()]
+        current = Row(cells=cells, where=f"line {i}")
+        rows.append(current)
     return rows
 
 

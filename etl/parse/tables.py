@@ -86,13 +86,33 @@ _ITEM_NO = re.compile(r"(?<!\d)(\d{1,2})[、,]")  # "1、" and "1," numbering ->
 # (no digits in the label but item numbers "1." "1、": a sentence of the narrative ending in a number has them)
 _LABEL_NUMBERS = re.compile(
     r"^(?P<label>(?:[^\d。;]|\d{1,2}[.、](?!\d))*[\u4e00-\u9fff)”])"
-    r"(?P<nums>(?:\s+(?:-?[\d,]+(?:\.\d+)?|[-/—–\\]{1,2}))+)$"
+    r"(?P<nums>(?:\s+(?:-?[\d,]+(?:\.\d+)?(?:万元|元|件|项|个|条|次|宗)?|[-/—–\\]{1,2}))+)$"
 )
+# a note printed right after a number in its cell: "22(其中修订 16 件)", "55(含自然失效29件)"; its numbers are
+# the note's, never other cells' values
+_NOTE = re.compile(r"(?<=[\d件项个条次宗元])\s*\([^()]*\)")
 _ORDER = ("t2", "t3", "t4", "done")
 _OTHER_SUBROWS = re.compile(r"不补正|逾期不补|缴纳费用|收费通知")
 # column headers a converter made up ("数据1".."数据6", "Column 1"): no label, and not worth a tail slot
 _GENERIC_HEAD = re.compile(r"^(?:项目|指标|名称|内容)?(?:(?:数据|列|字段|column|col)\d+)+$", re.IGNORECASE)
 _TAIL = 3  # label lines kept: a label wraps onto at most three lines
+# a page footer or page number printed inside a table where it broke across pages ("第 3 页 共 8 页", "- 5 -",
+# "3/8"); a bare number is not taken for one: it may be a value
+_FOOTER = re.compile(
+    r"^(?:[-—–]\d+[-—–]|第\d+页(?:[,/]?共\d+页)?|共\d+页第\d+页|\d+/\d+|page\d+(?:of\d+)?)$", re.I
+)
+# a 表二 row labelled only by the 第二十条 item it reports ("第二十条第(五)项"), or such a section heading
+_T2_ITEM = re.compile(r"第二十条第\(([一二三四五六七八九十]+)\)项")
+# a heading line naming the year of the tables under it ("2020年度政府信息公开情况统计表", "2020年")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+_YEAR_HEADING_MAX = 40  # characters: longer lines are sentences of the narrative
+_SENTENCE = re.compile(r"[。至]|期限")  # a sentence or the 统计期限 span, not a heading over tables
+_T2_HEAD = re.compile(r"^[二2][、.]?主动公开")
+_T4_BLOCK_LABELS = (
+    ("litigation_after_review", re.compile(r"复议后起诉")),
+    ("litigation_direct", re.compile(r"直接起诉")),
+    ("review", re.compile(r"^(?:\d[.、])?行政复议$|^行政复议[(（]?件?[)）]?$")),
+)
 
 
 @dataclass
@@ -115,6 +135,29 @@ class _DataRow:
     from_text: bool = False  # split out of one line of text ("行政许可 97"): a table row only inside a table
 
 
+@lru_cache(maxsize=64)
+def t2_items(template: str) -> dict[str, tuple[str, ...]]:
+    """第二十条 item number ("一", "五") -> the 表二 rows the template prints under it, in template order."""
+    out: dict[str, list[str]] = {}
+    for c in spec.cells(template):
+        if c.table == "二" and (m := _T2_ITEM.search(c.section.replace("（", "(").replace("）", ")"))):
+            rows = out.setdefault(m.group(1), [])
+            if c.row not in rows:
+                rows.append(c.row)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _row_labels(template: str) -> dict[str, str]:
+    """Spec code prefix "t2.regulation" -> its printed row label, for reasons a reader can follow."""
+    return {".".join(c.code.split(".")[:2]): c.row_label for c in spec.cells(template)}
+
+
+def is_footer(row: Row) -> bool:
+    """A page footer: one cell (a row of values joined together could read as "3/8")."""
+    cells = [c for c in row.cells if c.strip()]
+    return len(cells) == 1 and len(text := _compact(cells[0])) <= 16 and bool(_FOOTER.match(text))
+
+
 def _compact(text: str) -> str:
     return _SPACES.sub("", text)
 
@@ -132,9 +175,30 @@ def _unglue(cells: list[str]) -> list[str]:
         if read_slot(cell) is not None:
             return cells
         rest = cells[i + 1 :]
-        if (m := _LABEL_NUMBERS.match(cell.strip())) and all(read_slot(c) is not None for c in rest):
+        line = _NOTE.sub("", cell.strip()) if "(" in cell else cell.strip()
+        if (m := _LABEL_NUMBERS.match(line)) and all(read_slot(c) is not None for c in rest):
             return [*cells[:i], m.group("label"), *m.group("nums").split(), *rest]
     return cells
+
+
+def _join_notes(cells: list[str]) -> list[str]:
+    """A cell's note split over the following cells ("22(其中修订" | "16件)") is one cell again: the note's
+    numbers must not become values of the cells after it."""
+    if not any("(" in c for c in cells):
+        return cells
+    out: list[str] = []
+    open_note = False
+    for cell in cells:
+        if open_note:
+            out[-1] += cell
+            open_note = "(" in out[-1] and ")" not in out[-1][out[-1].rindex("(") :]
+            continue
+        out.append(cell)
+        slot = read_slot(cell)
+        open_note = (
+            slot is not None and not slot.is_blank and "(" in cell and ")" not in cell[cell.rindex("(") :]
+        )
+    return out
 
 
 def split_row(row: Row) -> _DataRow:
@@ -149,6 +213,8 @@ def _split_cells(
 ) -> tuple[str, tuple[Slot, ...], tuple[int, ...], bool]:
     # cached: the same rows ("(一)予以公开 | 0 | 0 | …") recur across reports; the result is immutable
     cells = list(row_cells) if row_breaks else _unglue(list(row_cells))  # (breaks index the cells as read)
+    if not row_breaks:
+        cells = _join_notes(cells)
     from_text = len(cells) != len(row_cells)
     kinds = [read_slot(c) for c in cells]
     first_num = next((i for i, s in enumerate(kinds) if s is not None and not s.is_blank), len(kinds))
@@ -228,6 +294,14 @@ class _Reader:
         self.t3_order = spec.t3_rows(template)
         self.last_t3 = -1  # template index of the 表三 row placed last
         self.other_subrows = False  # the table prints the 2021 （六） sub-rows
+        self.year: int | None = None  # the report's year: tables printed for another year are skipped
+        self.other_year: int | None = None  # the year of the tables being skipped
+        self.year_cols: list[int] = []  # years of a header printing two years side by side, in order
+        self.t2_item: str | None = None  # the 第二十条 item heading the 表二 rows are under
+        self.t2_unlabelled: dict[str | None, list[_DataRow]] = {}  # 表二 rows without a row label, by item
+        self.t3_positional: list[str] = []  # 表三 rows read by their position only (no label line named them)
+        self.t3_unplaced = 0  # 表三-shaped rows without a label that found no row
+        self.t4_blocks: dict[str, tuple[list[Slot], str]] = {}  # 表四 rows that name their block
 
     # -- assignment -------------------------------------------------------------------------------------
     def _put(self, code: str, slot: Slot, where: str) -> None:
@@ -263,6 +337,10 @@ class _Reader:
         slots = dr.slots
         if len(slots) == n:
             return slots
+        if (k := len(self.year_cols)) > 1 and len(slots) == n * k and self.year in self.year_cols:
+            at = self.year_cols.index(self.year)  # two years side by side: the report year's columns
+            self.out.notes.append(f"{dr.where}: {what} printed for {self.year_cols}; {self.year}'s taken")
+            return slots[at * n : (at + 1) * n]
         if len(slots) == n - 1 and dr.breaks:
             # a line break inside the row swallowed an empty cell: it stood where the line broke
             at = dr.breaks[0]
@@ -280,7 +358,12 @@ class _Reader:
         for row in rows:
             if self.section == "done":
                 break
+            if is_footer(row):
+                self.out.notes.append(f"{row.where}: page footer inside the tables skipped")
+                continue
             dr = split_row(row)
+            if self._other_year(dr):
+                continue
             if self.section == "t3" and _T4_HEAD.search(dr.label) and self.filled & set(self.t3_order):
                 self.section, self.tail, self.named, self.short = "t4", [], [], None
                 if not dr.slots:
@@ -293,9 +376,31 @@ class _Reader:
                 self._text_row(dr)
             else:
                 self._value_row(dr)
+        self._finish_t2_unlabelled()
+        self._check_t3_positional()
         self._finish_t4()
         self._finish_missing()
         return self.out
+
+    def _other_year(self, dr: _DataRow) -> bool:
+        """True for a row of tables printed for another year than the report's (reports that print last
+        year's tables beside this year's): from a heading naming that year to one naming the report's."""
+        if self.year is None:
+            return False
+        if not dr.slots and dr.label:
+            years = [int(y) for y in _YEAR.findall(dr.label)]
+            if len(set(years)) > 1 and len(years) <= 4:
+                self.year_cols = list(dict.fromkeys(years))  # a header over two years' columns
+            elif len(years) == 1 and len(dr.label) <= _YEAR_HEADING_MAX and not _SENTENCE.search(dr.label):
+                self.other_year = years[0] if years[0] != self.year else None
+                return True  # a year heading over tables: no row of them
+        if self.other_year is not None:
+            if not dr.slots and _END.search(dr.label):
+                self.other_year = None  # the tables are over: the narrative resumes
+                return False
+            self.out.notes.append(f"{dr.where}: row of the {self.other_year} tables skipped")
+            return True
+        return False
 
     def _is_text(self, dr: _DataRow) -> bool:
         """No values: a heading, a column header, or a label waiting for its numbers. Empty padding cells
@@ -318,7 +423,9 @@ class _Reader:
         self.tail = [*self.tail, dr.label][-_TAIL:]
         if self.last_t3 >= 0:  # past the column headers: a label here may be detached from its numbers
             for key in named_t3("".join(self.tail), self.t):
-                if key not in self.named:
+                if key in self.t3_positional:  # its label printed after its values: not by position alone
+                    self.t3_positional.remove(key)
+                elif key not in self.named:
                     self.named.append(key)
 
     def _value_row(self, dr: _DataRow) -> None:
@@ -339,7 +446,7 @@ class _Reader:
                 ):  # a row short of values (or a sentence of the narrative) is no evidence
                     self.section = max(self.section or "t2", placed, key=_ORDER.index)
                 return
-        if self._place_detached(dr):
+        if self._place_detached(dr) or self._hold_t2_unlabelled(dr):
             return
         if dr.label:
             self.tail = [*tail, dr.label][-_TAIL:]
@@ -347,6 +454,81 @@ class _Reader:
             self.out.notes.append(
                 f"{dr.where}: row with {len(dr.slots)} values not placed ({dr.label or 'no label'})"
             )
+
+    def _hold_t2_unlabelled(self, dr: _DataRow) -> bool:
+        """A 表二 row without its row label (or labelled only by its 第二十条 item): kept until the table is
+        read, then placed by the template's order of that item's rows if, and only if, the counts agree."""
+        if self.section not in (None, "t2") or (dr.label and not _T2_ITEM.search(dr.label)):
+            return False
+        if self.section is None and not self.t2_item:
+            return False
+        item = m.group(1) if (m := _T2_ITEM.search(dr.label)) else self.t2_item
+        if item is not None and item not in t2_items(self.t):
+            return False
+        self.t2_unlabelled.setdefault(item, []).append(dr)
+        return True
+
+    def _finish_t2_unlabelled(self) -> None:
+        items = t2_items(self.t)
+        labels = _row_labels(self.t)
+        for item, drs in self.t2_unlabelled.items():
+            rows = items[item] if item else tuple(r for r, _ in spec.t2_rows(self.t))
+            todo = [r for r in rows if r not in self.filled]
+            where = f"第二十条第({item})项" if item else "表二"
+            fits = len(drs) == len(todo) and all(
+                len(dr.slots) == len(self.t2_cols[r]) for dr, r in zip(drs, todo, strict=False)
+            )
+            if fits:
+                self.out.notes.append(
+                    f"{where}: {len(drs)} rows without row labels read in the template's order"
+                )
+                for dr, r in zip(drs, todo, strict=True):
+                    self.put_row("t2", r, self.t2_cols[r], dr)
+                continue
+            reason = (
+                f"{drs[0].where}: {len(drs)} rows of {where} printed without row labels for "
+                f"{len(todo)} rows ({', '.join(labels[f't2.{r}'] for r in todo) or 'none left'}): "
+                "which is which is unknown"
+            )
+            for r in todo:
+                for col in self.t2_cols[r]:
+                    self.out.unresolved.setdefault(f"t2.{r}.{col}", reason)
+
+    def _check_t3_positional(self) -> None:
+        """表三 rows read by position only stand if the count is right (every row filled, no row left over) and
+        the table's identities hold; otherwise they are left null with the reason."""
+        if not self.t3_positional:
+            return
+        from etl.validate.rules import rules
+
+        missing = [r for r in self.t3_order if r not in self.filled]
+        cells = self.out.cells
+        # the column identities test where rows stand (a row's own total does not depend on its position)
+        broken = [
+            r.rule_id
+            for r in rules(self.t)
+            if r.kind == "sum"
+            and r.rule_id.startswith(("t3.col_outcomes.", "t3.col_balance."))
+            and any(c.split(".")[1] in self.t3_positional for c in r.cells)
+            and all(cells.get(c) is not None for c in r.cells)
+            and sum(cells[c] for c in r.parts) != sum(cells[c] for c in r.totals)
+        ]
+        if not missing and not self.t3_unplaced and not broken:
+            return
+        why = (
+            f"{len(self.t3_positional) + self.t3_unplaced} unlabelled rows for {len(self.t3_positional) + len(missing)} rows"
+            if missing or self.t3_unplaced
+            else f"read by position they break {', '.join(broken[:3])}"
+        )
+        for key in [*self.t3_positional, *missing]:
+            self.filled.discard(key)
+            for col in spec.APPLICANT_COLUMNS:
+                code = f"t3.{key}.{col}"
+                cells[code] = None
+                if code in self.out.blank_cells:
+                    self.out.blank_cells.remove(code)
+                self.out.provenance.pop(code, None)
+                self.out.unresolved[code] = f"表三 row printed without its label, not read by position: {why}"
 
     def _wrapped_label(self, text: str) -> str:
         """The label lines above a row joined to its own label: from where the last row still unread is named
@@ -363,17 +545,24 @@ class _Reader:
         named = [k for k in self.named if k in after]
         key = named[0] if named else (after[0] if after else None)
         if key is None:
+            self.t3_unplaced += not dr.label
             return False
         how = "named by an earlier label line" if named else "next row in template order"
         self.out.notes.append(f"{dr.where}: unlabelled row taken as t3.{key} ({how})")
+        if not named and not dr.label:  # no label at all (a part-label wrapped from a line is still one)
+            self.t3_positional.append(key)
         return self.put_row("t3", key, spec.APPLICANT_COLUMNS, dr)
 
     def _heading(self, label: str, section: str | None) -> str | None:
         if re.search(r"\d", label):
             return section  # a sentence of the narrative ("本年新收申请34件"), not a table heading
-        if section is None and ("第二十条" in label or "信息内容" in label):
+        if section in (None, "t2") and (m := _T2_ITEM.search(label)):
+            self.t2_item = m.group(1)
+        if section is None and ("第二十条" in label or "信息内容" in label or _T2_HEAD.match(label)):
             section = "t2"
-        if section in (None, "t2") and ("申请人情况" in label or "本年新收" in label):
+        if section in (None, "t2") and (
+            "申请人情况" in label or "本年新收" in label or "收到和处理" in label
+        ):
             section = "t3"
         if section == "t2" and "收费" in label and (m := re.search(r"万元|元", label)):
             self.t2_units["fees"] = m.group(0)
@@ -384,6 +573,10 @@ class _Reader:
     def _t4_row(self, dr: _DataRow) -> str:
         if not dr.slots and _END.search(dr.label):
             return "done"
+        block = next((b for b, rx in _T4_BLOCK_LABELS if rx.search(dr.label)), None) if dr.label else None
+        if block and len(dr.slots) == len(spec.T4_COLUMNS) and not self.t4_slots:
+            self.t4_blocks[block] = (dr.slots, dr.where)  # a 表四 printed one block per labelled row
+            return "done" if len(self.t4_blocks) == len(spec.T4_BLOCKS) else "t4"
         if all(s.is_blank for s in dr.slots):
             # a header row's padding, or an empty spacer row, is no value; a nameless row of blanks that
             # fills 表四 exactly is its (all blank) value row
@@ -451,9 +644,19 @@ class _Reader:
         return True
 
     def _finish_t4(self) -> None:
+        if self.t4_blocks and not self.t4_slots:
+            for block, (row, where) in self.t4_blocks.items():
+                for col, slot in zip(spec.T4_COLUMNS, row, strict=True):
+                    self._put(f"t4.{block}.{col}", slot, where)
+            return
         slots = self.t4_slots
         if not slots:
             return
+        k = len(self.year_cols)
+        if k > 1 and len(slots) == 15 * k and self.year in self.year_cols:
+            at = self.year_cols.index(self.year)
+            slots = slots[at * 15 : (at + 1) * 15]
+            self.out.notes.append(f"表四 printed for {self.year_cols}: {self.year}'s values taken")
         if len(slots) == 14 and self.t4_breaks:
             # a line break swallowed an empty cell, as in 表三's broken rows
             at = self.t4_breaks[0]
@@ -468,18 +671,32 @@ class _Reader:
             self._put(code, slot, where)
 
     def _finish_missing(self) -> None:
+        # a row the table does not print is not zero: null, and the reason says which row is missing
+        printed = {c.split(".")[0] for c in self.out.provenance}
+        labels = _row_labels(self.t)
         for code, value in self.out.cells.items():
             if value is None and code not in self.out.unresolved:
-                self.out.unresolved[code] = "not found in the tables"
+                table, row = code.split(".")[:2]
+                self.out.unresolved[code] = (
+                    f"not found in the tables: {_TABLE_NAMES[table]} prints no {labels[f'{table}.{row}']} row "
+                    "(left null: a missing row is not a zero)"
+                    if table in printed
+                    else "not found in the tables"
+                )
         for key, unit in self.t2_units.items():
             code = "t2.fees.amount" if key == "fees" else "t2.procurement.amount"
             if code in self.out.cells and code not in self.out.units:
                 self.out.units[code] = unit
 
 
+_TABLE_NAMES = {"t2": "表二", "t3": "表三", "t4": "表四"}
+
+
 def read_tables(rows: list[Row], year: int | None = None, template: str | None = None) -> TableRead:
     template = template or detect_template(rows, year)
-    result = _Reader(template).read(rows)
+    reader = _Reader(template)
+    reader.year = year
+    result = reader.read(rows)
     if not any(c.startswith("t3.") for c in result.provenance):
         raise RejectedInput("tables not found (no 表三 收到和处理政府信息公开申请情况 rows)")
     return result

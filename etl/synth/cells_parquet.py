@@ -44,8 +44,8 @@ _UNITS = ("万元", "元")
 
 
 class _YearBuffer:
-    def __init__(self, out: Path, year: int, template: str):
-        self.out, self.year = out, year
+    def __init__(self, out: Path, year: int, template: str, part: int = 0):
+        self.out, self.year, self.part = out, year, part
         self.codes = codes(template)
         self.reports: list[dict] = []
         self.values = array("d")  # 8 bytes a cell, not a Python float object
@@ -83,7 +83,7 @@ class _YearBuffer:
 
     def _write(self, name: str, table: pa.Table) -> None:
         if name not in self.writers:
-            path = self.out / name / f"year={self.year}" / "part-0.parquet"
+            path = self.out / name / f"year={self.year}" / f"part-{self.part}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             self.writers[name] = pq.ParquetWriter(path, table.schema, compression="zstd")
         self.writers[name].write_table(table)
@@ -97,7 +97,7 @@ class _YearBuffer:
 class CellsWriter:
     def __init__(self, out: Path, batch: int):
         self.out, self.batch = out, batch
-        self.buffers: dict[int, _YearBuffer] = {}
+        self.buffers: dict[tuple[int, str], _YearBuffer] = {}  # by year and template (2020 on the 2021 form)
         self.count = self.cells = 0
 
     def __enter__(self) -> CellsWriter:
@@ -108,9 +108,11 @@ class CellsWriter:
             b.close()
 
     def add(self, spec: ReportSpec, report_id: str) -> None:
-        buf = self.buffers.get(spec.year)
+        buf = self.buffers.get((spec.year, spec.template))
         if buf is None:
-            buf = self.buffers[spec.year] = _YearBuffer(self.out, spec.year, spec.template)
+            part = sum(y == spec.year for y, _ in self.buffers)
+            buf = _YearBuffer(self.out, spec.year, spec.template, part)
+            self.buffers[(spec.year, spec.template)] = buf
         j = spec.issuer.jurisdiction
         buf.reports.append(
             {

@@ -39,6 +39,9 @@ def build(spec: ReportSpec) -> Document:
         printed = noise.apply(spec.cells, spec.units, rng, glued=is_glued)
     else:
         printed = noise.clean(spec.cells, spec.units)
+    if spec.layouts:
+        printed.rng_seed = f"{spec.seed}/layouts"
+        noise.apply_layouts(printed, spec.cells, spec.layouts, random.Random(printed.rng_seed))
     with_title = not (
         spec.file_format == "text" and rng.random() < 0.25
     )  # like the seed: issuer in body only
@@ -48,6 +51,8 @@ def build(spec: ReportSpec) -> Document:
         notes.append("noise: " + ", ".join(printed.kinds))
     if spec.injected:
         notes.append(f"injected violation: {spec.injected}")
+    if spec.layouts:
+        notes.append("layouts: " + ", ".join(printed.layouts))
     if not with_title:
         notes.append("no title line (issuer only in body text)")
     return Document(spec, printed, blocks, evidence, rng, notes)
@@ -61,6 +66,21 @@ def label(doc: Document) -> dict:
     if s.file_format == "glued":
         unresolvable = glued.unresolvable(s.template, doc.printed.text, s.cells)
         uncertain = glued.uncertain(s.template, doc.printed.text, s.cells)
+    # rows the tables do not print (missing_rows): null, not zero, and the report incomplete
+    missing = doc.printed.missing
+    missing_violations = (
+        [
+            {
+                "rule_id": "report.complete",
+                "cells": missing,
+                "expected": "no null cell",
+                "found": "rows not printed",
+            }
+        ]
+        if missing
+        else []
+    )
+    missing_errors = [f"report.complete: rows not printed ({', '.join(missing)})"] if missing else []
     return {
         "file": doc.file_name,
         "issuer": s.issuer.name,
@@ -76,9 +96,9 @@ def label(doc: Document) -> dict:
         "notes": "; ".join(doc.notes),
         "cells": s.cells,
         "blank_cells": doc.printed.blank,
-        "source_errors": [checks.describe(v) for v in s.violations],
-        "violations": s.violations,
-        "unresolvable_cells": [c for c in unresolvable if c not in uncertain],
+        "source_errors": [checks.describe(v) for v in s.violations] + missing_errors,
+        "violations": s.violations + missing_violations,
+        "unresolvable_cells": [c for c in unresolvable if c not in uncertain] + doc.printed.missing,
         "uncertain_cells": uncertain,
         "units": s.units,
     }

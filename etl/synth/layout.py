@@ -7,6 +7,7 @@ full-width brackets as the templates do.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from functools import cache
 
@@ -162,3 +163,62 @@ def placed(grid: Grid) -> tuple[list[tuple[int, int, LCell]], int]:
             c += cell.colspan
             width = max(width, c)
     return out, width
+
+
+# -- layout classes (etl.synth.noise.TEXT_LAYOUTS): the same cells in the grids other reports print ---------
+T4_BLOCK_LABELS = {
+    "review": "行政复议",
+    "litigation_direct": "行政诉讼（未经复议直接起诉）",
+    "litigation_after_review": "行政诉讼（复议后起诉）",
+}
+
+
+def grids(template: str, p: Printed) -> dict[str, Grid]:
+    """The three tables with the report's layout classes applied (plain grids when it has none)."""
+    if not p.layouts:
+        return {"t2": table2(template, p), "t3": table3(template, p), "t4": table4(p)}
+    rng = random.Random(p.rng_seed)
+    t4_blocked = "t4_blocks" in p.layouts or any(c.startswith("t4.") for c in p.missing)
+    return {
+        "t2": _table2_laid(template, p, rng),
+        "t3": table3(template, p),
+        "t4": table4_blocks(p) if t4_blocked else table4(p),
+    }
+
+
+def _table2_laid(template: str, p: Printed, rng: random.Random) -> Grid:
+    """表二 with its rows in another order, labelled only by their 第二十条 item, or without missing rows."""
+    grid = table2(template, p)
+    sections: list[list[list[LCell]]] = []  # section heading row, header row, value rows
+    for row in grid:
+        if row[0].role == "section":
+            sections.append([])
+        sections[-1].append(row)
+    out: Grid = []
+    if "t2_order" in p.layouts:
+        rng.shuffle(sections)
+    for section in sections:
+        head, values = section[:2], section[2:]
+        values = [r for r in values if not any(c.code in p.missing for c in r if c.code)]
+        if not values:
+            continue  # a section whose rows are all missing is not printed at all
+        if "t2_order" in p.layouts and "t2_items" not in p.layouts:
+            rng.shuffle(values)  # (labelled only by their item, rows must keep the template's order)
+        if "t2_items" in p.layouts:
+            item = head[0][0].text.split(" ")[0]
+            values = [[LCell(item, "label"), *r[1:]] for r in values]
+        out += [*head, *values]
+    return out
+
+
+def table4_blocks(p: Printed) -> Grid:
+    """表四 printed one labelled row per block; the rows a report leaves out are not printed."""
+    results = ("结果维持", "结果纠正", "其他结果", "尚未审结", "总计")
+    cols = ("upheld", "corrected", "other", "pending", "total")
+    grid: Grid = [[LCell("", "head")] + [LCell(x, "head") for x in results]]
+    for block, label in T4_BLOCK_LABELS.items():
+        codes = [f"t4.{block}.{c}" for c in cols]
+        if any(c in p.missing for c in codes):
+            continue
+        grid.append([LCell(label, "label")] + [LCell(p.text[c], "value", code=c) for c in codes])
+    return grid

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from etl.spec import APPLICANT_COLUMNS, codes
-from etl.synth import checks
+from etl.synth import checks, noise
 from etl.synth import values as vals
 from etl.synth.places import Issuer, chain, issuers, jurisdictions, leaves, n_issuers, stable_unit
 from etl.synth.violations import CLASSES, broken_carry, inject
@@ -39,6 +39,7 @@ class Config:
     violation_rate: float = 0.05
     noise_rate: float = 0.3
     pin_series: bool = False  # the first county government: 2021-2023, carry-over broken in 2023
+    layout_rate: float = 0.15  # reports printed in a layout class (etl.synth.noise.choose_layouts)
 
 
 @dataclass
@@ -53,10 +54,12 @@ class ReportSpec:
     injected: str | None  # the violation class applied, if any
     noisy: bool
     seed: str  # the report's own random stream (rendering, noise)
+    layouts: tuple[str, ...] = ()  # table layouts (etl.synth.noise): form_2021 is in the template already
+    form: str | None = None  # the template printed, when not the year's (a 2020 report on the 2021 form)
 
     @property
     def template(self) -> str:
-        return template_of(self.year)
+        return self.form or template_of(self.year)
 
     @property
     def stem(self) -> str:
@@ -96,11 +99,16 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
     stocks: dict[str, Number] = {}
     last: dict[str, int] | None = None
     for year, n_new in zip(years, vals.yearly_counts(prof, len(years), rng), strict=True):
-        template = template_of(year)
+        # layouts draw from their own stream, so a corpus without them (layout_rate 0) is byte-identical
+        lrng = random.Random(f"{cfg.seed}/{issuer.key}/{year}/layouts")
+        with_layouts = cfg.layout_rate > 0 and lrng.random() < cfg.layout_rate
         fmt = rng.choice(cfg.formats)
         # glued dumps go to small issuers (their digit runs stay splittable), unless only dumps are asked for
         if fmt == "glued" and prof.mu > 4 and len(cfg.formats) > 1:
             fmt = rng.choice([f for f in cfg.formats if f != "glued"])
+        old_year_on_new_form = with_layouts and year < 2021 and fmt != "glued" and lrng.random() < 0.4
+        form = "2021" if old_year_on_new_form else None
+        template = form or template_of(year)
         cls = None
         if rng.random() < cfg.violation_rate:
             cls = rng.choice(CLASSES if last else CLASSES[:-1])
@@ -116,6 +124,7 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
         if cls and cls != "carry_over":
             inject(cls, template, values, rng)
         units = {"t2.fees.amount": "万元"} if template == "2021" else {"t2.procurement.amount": unit}
+        layouts = noise.choose_layouts(fmt, issuer.kind, cls is not None, lrng) if with_layouts else ()
         yield ReportSpec(
             issuer=issuer,
             scope=scope,
@@ -127,6 +136,8 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
             injected=cls,
             noisy=rng.random() < cfg.noise_rate,
             seed=f"{cfg.seed}/{issuer.key}/{year}/{rng.getrandbits(32)}",
+            layouts=(*layouts, *(("form_2021",) if form else ())),
+            form=form,
         )
         last = {c: int(values[f"t3.carried_forward.{c}"]) for c in APPLICANT_COLUMNS}
 

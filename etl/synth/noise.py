@@ -31,6 +31,42 @@ _FULLWIDTH = str.maketrans("0123456789.-", "０１２３４５６７８９．－
 
 Number = int | float
 
+# Layouts real reports print their tables in (beside the cell noise above): each changes how the tables are
+# laid out, never a value the label holds. Which formats draw which (etl.synth.layout, etl.synth.render.text):
+# - note_cells: counts with a note inside their cell, spaced as printed "22（其中修订 16 件）", or a unit "3件";
+# - t2_items: 表二 rows labelled only by their 第二十条 item ("第二十条第（一）项"), in the template's order;
+# - t2_order: 表二 sections and rows printed in another order;
+# - t4_blocks: 表四 printed one labelled row per block (行政复议 / 未经复议直接起诉 / 复议后起诉);
+# - missing_rows: a department report without whole 表二 or 表四 rows (null, not zero: quarantined incomplete);
+# - no_labels: an extract that drops 表三's headers and row labels (numbers only, in template order);
+# - page_break: a table split across pages: a page footer and the repeated header row inside 表三;
+# - two_years: last year's tables printed too, before or after this year's, each under its year heading;
+# - stacked: tables printed one cell per line, a bare "|" line for each blank cell;
+# - form_2021: a 2019/2020 report printed on the 2021 form (chosen in etl.synth.model: it is the template).
+GRID_LAYOUTS = ("note_cells", "t2_items", "t2_order", "t4_blocks", "missing_rows")
+TEXT_LAYOUTS = (*GRID_LAYOUTS, "no_labels", "page_break", "two_years", "stacked")
+LAYOUT_FORMATS = {"text": TEXT_LAYOUTS, "html": GRID_LAYOUTS}
+# layouts that change which cells can be read: only on reports without labelled violations, so that what a
+# report is quarantined for stays what its label says
+_READ_CHANGING = ("missing_rows", "no_labels")
+
+
+def choose_layouts(fmt: str, kind: str, violations: bool, rng: random.Random) -> tuple[str, ...]:
+    """One or two layouts for a report in format `fmt` from issuer kind `kind` (form_2021 aside)."""
+    pool = [
+        k
+        for k in LAYOUT_FORMATS.get(fmt, ())
+        if not (violations and k in _READ_CHANGING) and (k != "missing_rows" or kind == "dept")
+    ]
+    if not pool:
+        return ()
+    picked = rng.sample(pool, k=min(len(pool), rng.choice((1, 1, 2))))
+    if "missing_rows" in picked and "t2_items" in picked:  # rows known only by their item and some gone:
+        picked.remove("t2_items")  # which is which would be unknown (left null as undecided, not missing)
+    if "stacked" in picked:  # one cell per line: the other text layouts are about rows
+        picked = [k for k in picked if k not in ("no_labels", "page_break", "two_years")]
+    return tuple(sorted(picked, key=TEXT_LAYOUTS.index))
+
 
 def fmt_value(v: Number) -> str:
     return str(v)
@@ -46,6 +82,12 @@ class Printed:
     numbering: str = "."
     spam_headers: set[str] = field(default_factory=set)  # t2.section.<i>, t3.header
     kinds: list[str] = field(default_factory=list)
+    layouts: tuple[str, ...] = ()  # table layouts (choose_layouts)
+    missing: list[str] = field(default_factory=list)  # cells of rows the tables do not print (missing_rows)
+    last_year: dict[str, str] = field(default_factory=dict)  # two_years: last year's printed cells
+    rng_seed: str = (
+        ""  # the layouts' own random stream (never the noise's: a sample without layouts is unchanged)
+    )
 
     def label(self, text: str) -> str:
         """An official label as this report prints it."""
@@ -151,3 +193,57 @@ def apply(
                 touched.add(code)
     out.blank.sort(key=list(values).index)
     return out
+
+
+def apply_layouts(
+    p: Printed, values: dict[str, Number], layouts: tuple[str, ...], rng: random.Random
+) -> None:
+    """The printing side of the layouts: notes and units in cells, the rows a department leaves out, last
+    year's figures. Layout transforms of the grids themselves are in etl.synth.layout.grids."""
+    p.layouts = layouts
+    if "note_cells" in layouts:
+        counts = [
+            c
+            for c, v in values.items()
+            if c.startswith(("t2.", "t4."))
+            and isinstance(v, int)
+            and v >= 0
+            and not c.endswith((".items_change", ".amount", ".items_last_year"))
+            and p.text[c] == fmt_value(v)
+        ]
+        for code in rng.sample(counts, k=min(len(counts), rng.randint(2, 5))):
+            v = int(values[code])
+            if v >= 2 and code.startswith("t2.") and rng.random() < 0.6:
+                note = rng.choice(("其中修订 {} 件", "含自然失效 {} 件", "其中新增{}件", "含上级转办 {} 件"))
+                p.text[code] = f"{v}（{note.format(rng.randint(1, v - 1))}）"
+            else:
+                p.text[code] = f"{v}件"
+    if "missing_rows" in layouts:
+        t2_rows = sorted({".".join(c.split(".")[:2]) for c in values if c.startswith("t2.")})
+        gone = [r for r in t2_rows if r.endswith(("regulation", "coercion"))]  # rows a department has not
+        gone = rng.sample(gone, k=rng.randint(1, len(gone))) if rng.random() < 0.6 else []
+        if not gone or rng.random() < 0.5:
+            gone.append(rng.choice(("t4.litigation_direct", "t4.litigation_after_review")))
+        p.missing = [c for c in values if ".".join(c.split(".")[:2]) in gone]
+        p.blank = [c for c in p.blank if c not in p.missing]
+    if "stacked" in layouts:
+        # a cell with spam after its number would print as a text line; the class prints blanks as "|"
+        for code, text in p.text.items():
+            if SPAM in text:
+                p.text[code] = text.replace(" " + SPAM, "")
+        if not p.blank:
+            unfilled = _totals_of_nonzero_parts(values)
+            zeros = [c for c, v in values.items() if v == 0 and c.startswith("t3.") and c not in unfilled]
+            p.blank = sorted(rng.sample(zeros, k=min(len(zeros), 3)), key=list(values).index)
+        for code in p.blank:
+            p.text[code] = ""
+    if "no_labels" in layouts:  # a nameless row of empty cells would read as padding: blanks print "/"
+        for code in p.blank:
+            if code.startswith("t3.") and not p.text[code]:
+                p.text[code] = "/"
+    if "two_years" in layouts:
+        for code, v in values.items():  # last year's figures: different numbers, printed plainly
+            last = v + rng.randint(1, 9) if isinstance(v, int) else round(v * 1.1 + 1, 2)
+            p.last_year[code] = fmt_value(last) + (
+                p.text[code][len(fmt_value(v)) :] if code == "t2.procurement.amount" else ""
+            )

@@ -14,7 +14,7 @@ import random
 from html import escape
 
 from etl.synth.document import Document
-from etl.synth.layout import Grid, LCell, table2, table3, table4
+from etl.synth.layout import Grid, LCell, grids
 
 _SPAN = "font-family:仿宋_GB2312;font-size:10.5pt"
 _NAV = ("首页", "要闻动态", "政务公开", "政务服务", "互动交流", "走进本地")
@@ -81,7 +81,7 @@ def render(doc: Document) -> bytes:
     s, p, rng = doc.spec, doc.printed, doc.rng
     editor = rng.random() < 0.6
     encoding = "gbk" if rng.random() < 0.2 else "utf-8"
-    tables = {"t2": table2(s.template, p), "t3": table3(s.template, p), "t4": table4(p)}
+    tables = grids(s.template, p)  # (with the report's layout classes, etl.synth.noise.GRID_LAYOUTS)
     title = doc.title or f"{s.issuer.name}{s.year}年政府信息公开工作年度报告"
     body = []
     for kind, text in doc.blocks:
