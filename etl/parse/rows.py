@@ -30,6 +30,9 @@ class Row:
     where: str
     # cell indexes at which a line break split the row (text dumps): an empty slot may have been lost there
     breaks: list[int] = field(default_factory=list)
+    # one cell per line (_restack): rows of numbers whose labels were printed apart follow one another with
+    # nothing between them, so one row's cells may hold several table rows
+    stacked: bool = False
 
 
 # What NFKC changes in almost every Chinese page: full-width ASCII (１２，（）：), the ideographic space, NBSP.
@@ -103,11 +106,12 @@ def _stacked(lines: list[tuple[int, str, str | None]]) -> bool:
     """A table printed one cell per line (a web table copied cell by cell): many lines hold one value, and
     bare separator lines stand for its blank cells."""
     bars = sum(1 for _, line, sep in lines if sep == "|" and _LONE_BAR.match(line))
-    if not bars:
-        return False
+    if not bars and sum(1 for _, _, sep in lines if sep) > 0:
+        return False  # rows with separators: the usual layout (a stacked table has bars only for blanks)
     lone = sum(1 for _, line, _ in lines if _LONE_VALUE.match(line))
     framed = sum(1 for _, line, sep in lines if sep and not _LONE_BAR.match(line))
-    return lone >= _STACKED_MIN and lone > framed
+    # without a blank cell, only many more lone values than a text's page numbers tell the layout
+    return lone >= (_STACKED_MIN if bars else 3 * _STACKED_MIN) and lone > framed
 
 
 def _restack(lines: list[tuple[int, str, str | None]]) -> list[Row]:
@@ -120,12 +124,12 @@ def _restack(lines: list[tuple[int, str, str | None]]) -> list[Row]:
         if _LONE_VALUE.match(line):
             cell = "" if _LONE_BAR.match(line) else line.strip()
             if current is None:
-                current = Row(cells=[], where=f"line {i}")
+                current = Row(cells=[], where=f"line {i}", stacked=True)
                 rows.append(current)
             current.cells.append(cell)
             continue
         cells = [c.strip() for c in re.split(r"[|｜\t]", line) if c.strip()] or [line.strip()]
-        current = Row(cells=cells, where=f"line {i}")
+        current = Row(cells=cells, where=f"line {i}", stacked=True)
         rows.append(current)
     return rows
 

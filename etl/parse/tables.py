@@ -364,6 +364,8 @@ class _Reader:
             dr = split_row(row)
             if self._other_year(dr):
                 continue
+            if row.stacked and self.section == "t3" and self._split_stacked(dr):
+                continue
             if self.section == "t3" and _T4_HEAD.search(dr.label) and self.filled & set(self.t3_order):
                 self.section, self.tail, self.named, self.short = "t4", [], [], None
                 if not dr.slots:
@@ -381,6 +383,20 @@ class _Reader:
         self._finish_t4()
         self._finish_missing()
         return self.out
+
+    def _split_stacked(self, dr: _DataRow) -> bool:
+        """A one-cell-per-line 表三 run of k × 7 values: k rows (the first under the label above them, the
+        others label-less rows, as printed apart from their labels)."""
+        n = len(spec.APPLICANT_COLUMNS)
+        if len(dr.slots) <= n or len(dr.slots) % n:
+            return False
+        for k in range(0, len(dr.slots), n):
+            part = _DataRow(dr.label if k == 0 else "", dr.slots[k : k + n], dr.where, [])
+            if self._is_text(part):
+                self._text_row(part)
+            else:
+                self._value_row(part)
+        return True
 
     def _other_year(self, dr: _DataRow) -> bool:
         """True for a row of tables printed for another year than the report's (reports that print last
