@@ -49,3 +49,18 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         bench_dir=_env_path("ETL_BENCH_DIR", PROJECT_ROOT / "var" / "bench"),
         bench_doc=_env_path("ETL_BENCH_DOC", PROJECT_ROOT / "docs" / "benchmarks.md"),
     )
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    dpi: int  # scanned PDFs are rendered at this resolution for OCR (image files keep their own)
+    max_pages: int  # a scan with more pages is rejected: OCR costs ~1-2 s a page, so this bounds a file
+    all_pages: bool  # OCR every page (else page 1 and the ruled-table pages: faster, less metadata evidence)
+
+
+def ocr_settings() -> OcrSettings:
+    return OcrSettings(
+        dpi=int(os.environ.get("ETL_OCR_DPI", "200")),
+        max_pages=int(os.environ.get("ETL_OCR_MAX_PAGES", "40")),
+        all_pages=os.environ.get("ETL_OCR_ALL_PAGES", "1") not in ("", "0", "false", "no"),
+    )
