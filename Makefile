@@ -6,6 +6,7 @@
 #   make test   pytest
 #   make lint   ruff check + ruff format --check
 #   make accuracy  parse every labelled report (CORPUS=dir, default ../shared/corpus/real) and score it
+#               (SCANNED=1: also their scanned renderings, made into var/scanned, through OCR)
 #   make bench  benchmark every stage against its floor (N=10000 reports by default); writes docs/benchmarks.md
 #   make sample regenerate the bundled synthetic sample (sample/landing/generated)
 #
@@ -80,7 +81,7 @@ lint: venv
 	cd $(PROJECT_ROOT) && $(BIN)/ruff check etl dags tests && $(BIN)/ruff format --check etl dags tests
 
 accuracy: venv
-	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.accuracy $(CORPUS)
+	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.accuracy $(CORPUS) $(if $(SCANNED),--scanned)
 
 N ?= 10000
 bench: venv

@@ -39,6 +39,11 @@ REPORT_SCHEMA = pa.schema(
         ("n_unresolved", pa.int32()),
         ("notes", pa.string()),
         ("narrative", pa.string()),  # JSON {figure: N} the text states, checked against the tables
+        ("read_by_ocr", pa.bool_()),  # a scan read by OCR (etl.parse.scan)
+        (
+            "ocr",
+            pa.string(),
+        ),  # JSON: the OCR summary (engine, dpi, pages, low-confidence/repaired/nulled cells)
     ]
 )
 CELL_SCHEMA = pa.schema(
@@ -84,6 +89,8 @@ def report_row(src: SourceFile, rep: ParsedReport) -> dict:
         "n_unresolved": len(rep.unresolved),
         "notes": json.dumps(rep.notes, ensure_ascii=False) if rep.notes else None,
         "narrative": json.dumps(rep.narrative, ensure_ascii=False, sort_keys=True) if rep.narrative else None,
+        "read_by_ocr": bool(rep.ocr),
+        "ocr": json.dumps(rep.ocr, ensure_ascii=False, sort_keys=True) if rep.ocr else None,
     }
 
 

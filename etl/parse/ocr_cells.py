@@ -20,8 +20,8 @@ from typing import Any
 from etl.parse.scan import LOW_CONF, CellRead, ScanRead
 from etl.parse.tables import TableRead
 from etl.parse.values import read_slot
+from etl.validate.rules import OCR_LOW_CONFIDENCE
 
-OCR_LOW_CONFIDENCE = "ocr low confidence"  # the reason prefix the warning rule t2.ocr_low_confidence reads
 _MAX_COMBINATIONS = 4096
 
 
@@ -48,7 +48,8 @@ def place(tables: TableRead, read: ScanRead) -> dict[str, CellRead]:
         by_where.setdefault(where, []).append(code)
     out: dict[str, CellRead] = {}
     for where, codes in by_where.items():
-        cells = read.cells.get(where)
+        # a where with a note ("page 4 table 1 row 7 (single （六） row, all zero)") names its row first
+        cells = read.cells.get(where) or read.cells.get(where.split(" (")[0])
         if not cells:
             continue
         values = _value_cells(cells)
@@ -70,10 +71,17 @@ def place(tables: TableRead, read: ScanRead) -> dict[str, CellRead]:
             out[code] = cell
             tables.provenance[code] = f"{cell.provenance()} ({where})"
         for code in codes:
-            if code not in out:  # placed from this row, but which cell is not certain: the row's weakest
-                conf = min(c.conf for c in values) if values else 0.0
-                out[code] = CellRead(str(tables.cells.get(code)), cells[0].page, cells[0].box, conf)
-                tables.provenance[code] = f"ocr page {cells[0].page} conf {conf:.2f} ({where})"
+            if code not in out:  # placed from this row, but which cell is not certain: the row, its weakest
+                row = values or cells
+                box = (
+                    min(c.box[0] for c in row),
+                    min(c.box[1] for c in row),
+                    max(c.box[2] for c in row),
+                    max(c.box[3] for c in row),
+                )
+                conf = min(c.conf for c in row)
+                out[code] = CellRead(str(tables.cells.get(code)), cells[0].page, box, conf)
+                tables.provenance[code] = f"{out[code].provenance()} ({where}, cell not matched)"
     return out
 
 

@@ -88,6 +88,13 @@ class _OcrChar(_Char):
 
 
 # -- images -------------------------------------------------------------------------------------------------
+def _grey(img: Image.Image) -> np.ndarray:
+    """The red channel as the grey page: black print stays black, a red seal stamped over it turns pale."""
+    if img.mode in ("RGB", "RGBA", "P", "CMYK"):
+        return np.asarray(img.convert("RGB"))[:, :, 0].copy()
+    return np.asarray(img.convert("L"))
+
+
 def pdf_pages(data: bytes, dpi: int, max_pages: int) -> list[np.ndarray]:
     import pypdfium2 as pdfium
 
@@ -99,7 +106,7 @@ def pdf_pages(data: bytes, dpi: int, max_pages: int) -> list[np.ndarray]:
         out = []
         for i in range(n):
             page = pdf[i]
-            out.append(np.asarray(page.render(scale=dpi / 72, grayscale=True).to_pil().convert("L")))
+            out.append(_grey(page.render(scale=dpi / 72).to_pil()))
             page.close()
         return out
     finally:
@@ -118,7 +125,7 @@ def image_pages(data: bytes, max_pages: int) -> tuple[list[np.ndarray], int]:
         if k >= max_pages:
             raise RejectedInput(f"image of more than ETL_OCR_MAX_PAGES={max_pages} pages")
         img.seek(k)
-        out.append(np.asarray(ImageOps.exif_transpose(img).convert("L")))
+        out.append(_grey(ImageOps.exif_transpose(img)))
     return out, int(round(float(dpi)))
 
 
@@ -240,6 +247,12 @@ def _alternatives(cs: list[_OcrChar]) -> list[str]:
     return [t for _, t in sorted(out, reverse=True)]
 
 
+def _lone_mark(cs: list[_OcrChar]) -> bool:
+    """A cell read as one lone mark (".", ","): a faint or broken digit, usually a 0."""
+    glyphs = [g for c in cs for g in c.glyphs]
+    return len(glyphs) == 1 and glyphs[0].text in ".,。，"
+
+
 def _grid_rows(page: _Page, chars: list[_OcrChar], grid: _Grid, where: str, read: ScanRead) -> list[_Piece]:
     cells: dict[tuple[float, float, float, float], list[_OcrChar]] = {}
     for c in chars:
@@ -259,6 +272,10 @@ def _grid_rows(page: _Page, chars: list[_OcrChar], grid: _Grid, where: str, read
             reads[key] = CellRead(num if num is not None else text, page.n, box, conf)
             if num is not None:
                 reads[key].alternatives = _alternatives(cs)
+            elif _lone_mark(
+                cs
+            ):  # some digit, unread: 0 at no confidence, the identities choose among all ten
+                reads[key] = CellRead("0", page.n, box, 0.0, alternatives=[str(d) for d in range(1, 10)])
         else:
             ys, xs = page.inside(box)
             ink = page.dark[ys, xs]
