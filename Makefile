@@ -6,6 +6,7 @@
 #   make test   pytest
 #   make lint   ruff check + ruff format --check
 #   make accuracy  parse every labelled report (CORPUS=dir, default ../shared/corpus/real) and score it
+#               (SCANNED=1: also their scanned renderings, made into var/scanned, through OCR)
 #   make bench  benchmark every stage against its floor (N=10000 reports by default); writes docs/benchmarks.md
 #   make sample regenerate the bundled synthetic sample (sample/landing/generated)
 #   make fuzz   fuzz every reader in process for FUZZ_SECONDS (default 60); counts inputs/crashes/hangs per target
@@ -81,7 +82,7 @@ lint: venv
 	cd $(PROJECT_ROOT) && $(BIN)/ruff check etl dags tests && $(BIN)/ruff format --check etl dags tests
 
 accuracy: venv
-	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.accuracy $(CORPUS)
+	cd $(PROJECT_ROOT) && $(BIN)/python -m etl.accuracy $(CORPUS) $(if $(SCANNED),--scanned)
 
 N ?= 10000
 bench: venv

@@ -127,3 +127,18 @@ def load_parse_limits() -> ParseLimits:
         max_zip_ratio=float(env("ETL_ZIP_MAX_RATIO", "200")),
         run_lock_wait_s=float(env("ETL_RUN_LOCK_WAIT_S", "0")),
     )
+
+
+@dataclass(frozen=True)
+class OcrSettings:
+    dpi: int  # scanned PDFs are rendered at this resolution for OCR (image files keep their own)
+    max_pages: int  # a scan with more pages is rejected: OCR costs ~1-2 s a page, so this bounds a file
+    all_pages: bool  # OCR every page (else page 1 and the ruled-table pages: faster, less metadata evidence)
+
+
+def ocr_settings() -> OcrSettings:
+    return OcrSettings(
+        dpi=int(os.environ.get("ETL_OCR_DPI", "200")),
+        max_pages=int(os.environ.get("ETL_OCR_MAX_PAGES", "40")),
+        all_pages=os.environ.get("ETL_OCR_ALL_PAGES", "1") not in ("", "0", "false", "no"),
+    )

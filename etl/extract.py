@@ -24,7 +24,14 @@ _SUFFIX_FORMATS = {
     ".docx": "docx",
     ".doc": "doc",
     ".wps": "doc",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
+# scans and photos of printed pages (read through OCR): PNG, JPEG, TIFF (both byte orders)
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _HTML_SNIFF = re.compile(rb"<\s*(!doctype\s+html|html|body|table|div|meta)\b", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_-]+)""", re.IGNORECASE)
 _LABEL_SUFFIX = ".expected.json"  # hand-checked labels that sit beside reports in a corpus folder
@@ -51,8 +58,10 @@ def detect_format(path: Path, head: bytes) -> str:
         return "docx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: legacy .doc / .wps
         return "doc"
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"
     by_suffix = _SUFFIX_FORMATS.get(path.suffix.lower(), "unknown")
-    if by_suffix in ("pdf", "docx", "doc"):
+    if by_suffix in ("pdf", "docx", "doc", "image"):
         return by_suffix
     if _HTML_SNIFF.search(head[:4096]):
         return "html"

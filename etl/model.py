@@ -16,6 +16,10 @@ class RejectedInput(Exception):  # noqa: N818 - it is an outcome, not a bug
     """The file is not a report we can read; the message is the one-line reason."""
 
 
+class NeedsOcr(RejectedInput):
+    """The file's pages are pictures (or its text layer is garbage): read it through OCR (etl.parse.scan)."""
+
+
 class LedgerError(RuntimeError):
     """The file ledger does not account for every landing file: a bug, never retried."""
 
@@ -27,7 +31,7 @@ class SourceFile:
     path: str  # relative to the landing folder (posix)
     sha256: str
     size: int
-    file_format: str  # html | text | markdown | pdf | docx | doc | unknown
+    file_format: str  # html | text | markdown | pdf | docx | doc | image | unknown
     # fetched from the web (etl.fetch): the sidecar's URL, time and version, and the report page an
     # attachment was linked from (the page and its attachments are one report)
     source_url: str | None = None
@@ -70,6 +74,8 @@ class ParsedReport:
     provenance: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     narrative: dict[str, int] = field(default_factory=dict)  # figures the text states (etl.parse.narrative)
+    # read by OCR (etl.parse.scan): engine, dpi, pages, skew, low-confidence / repaired / nulled cells; else {}
+    ocr: dict[str, Any] = field(default_factory=dict)
 
     def to_public_json(self) -> dict[str, Any]:
         """The stable `python -m etl parse` interface."""
@@ -90,6 +96,7 @@ class ParsedReport:
             "units": self.units,
             "provenance": self.provenance,
             "stated_figures": self.narrative,
+            **({"ocr": self.ocr} if self.ocr else {}),
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -106,6 +113,7 @@ class ParsedReport:
             "provenance": dict(self.provenance),
             "notes": list(self.notes),
             "narrative": dict(self.narrative),
+            "ocr": dict(self.ocr),
         }
 
     @classmethod

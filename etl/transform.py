@@ -42,6 +42,11 @@ REPORT_SCHEMA = pa.schema(
         ("source_url", pa.string()),  # fetched from the web: the URL, when, and which version of it
         ("fetched_at", pa.string()),
         ("fetch_version", pa.int32()),
+        ("read_by_ocr", pa.bool_()),  # a scan read by OCR (etl.parse.scan)
+        (
+            "ocr",
+            pa.string(),
+        ),  # JSON: the OCR summary (engine, dpi, pages, low-confidence/repaired/nulled cells)
     ]
 )
 CELL_SCHEMA = pa.schema(
@@ -90,6 +95,8 @@ def report_row(src: SourceFile, rep: ParsedReport) -> dict:
         "source_url": src.source_url,
         "fetched_at": src.fetched_at,
         "fetch_version": src.fetch_version,
+        "read_by_ocr": bool(rep.ocr),
+        "ocr": json.dumps(rep.ocr, ensure_ascii=False, sort_keys=True) if rep.ocr else None,
     }
 
 

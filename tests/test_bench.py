@@ -25,7 +25,19 @@ KEYS = {
 
 def test_bench_runs_every_stage_and_reports(tmp_path):
     env = os.environ | {"ETL_BENCH_DIR": str(tmp_path / "bench"), "ETL_BENCH_DOC": str(tmp_path / "bench.md")}
-    args = ["--n", "40", "--scale-n", "3000", "--mart-n", "4000", "--skip-airflow", "--workers", "2"]
+    args = [
+        "--n",
+        "40",
+        "--scale-n",
+        "3000",
+        "--mart-n",
+        "4000",
+        "--skip-airflow",
+        "--workers",
+        "2",
+        "--ocr-n",
+        "1",
+    ]
     proc = subprocess.run(
         [sys.executable, "-m", "etl.bench", *args], cwd=PROJECT, env=env, capture_output=True, text=True
     )
@@ -35,6 +47,8 @@ def test_bench_runs_every_stage_and_reports(tmp_path):
     assert result["n_reports"] == 40 and result["scale_reports"] == 3000
     assert result["parse_text_html_floor_ratio"] > 1  # parsing costs more than decoding plus one regex
     assert result["valid_quarantined"] == 0
+    if result["ocr_cells_exact_pct"] is not None:  # None without a CJK font to render generated PDFs
+        assert result["ocr_cells_wrong_unflagged"] == 0
     doc = (tmp_path / "bench.md").read_text(encoding="utf-8")
     assert "make bench N=40" in doc
     for stage in ("extract", "parse", "transform", "validate", "load", "marts"):

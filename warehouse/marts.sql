@@ -26,6 +26,7 @@ DROP VIEW IF EXISTS v_report_figures;
 CREATE VIEW v_report_figures AS
 SELECT
     r.report_id, r.issuer, r.year, r.province, r.city, r.adcode, r.scope, r.template, r.n_unresolved,
+    COALESCE(r.read_by_ocr, FALSE) AS read_by_ocr,
     f.new_received, f.carried_over, f.applications, f.handled, f.granted, f.partially_granted,
     f.denied_state_secret, f.denied_prohibited_by_law, f.denied_security_stability,
     f.denied_third_party_rights, f.denied_internal_affairs, f.denied_process_information,

@@ -23,6 +23,8 @@ CREATE TABLE IF NOT EXISTS dim_report (
     n_unresolved    INTEGER NOT NULL,
     notes           VARCHAR,
     narrative       VARCHAR,               -- JSON {figure: N} the report text states
+    read_by_ocr     BOOLEAN,               -- the report was read by OCR (a scan: image-only PDF or image file)
+    ocr             VARCHAR,               -- JSON: engine, dpi, pages, low-confidence / repaired / nulled cells
     run_id          VARCHAR NOT NULL,
     source_url      VARCHAR,               -- fetched from the web (etl.fetch): the URL, when, which version
     fetched_at      VARCHAR,
@@ -171,6 +173,8 @@ CREATE TABLE IF NOT EXISTS quarantine_report (
     n_unresolved    INTEGER NOT NULL,
     notes           VARCHAR,
     narrative       VARCHAR,               -- JSON {figure: N} the report text states
+    read_by_ocr     BOOLEAN,               -- the report was read by OCR (a scan: image-only PDF or image file)
+    ocr             VARCHAR,               -- JSON: engine, dpi, pages, low-confidence / repaired / nulled cells
     run_id          VARCHAR NOT NULL,
     source_url      VARCHAR,               -- fetched from the web (etl.fetch): the URL, when, which version
     fetched_at      VARCHAR,

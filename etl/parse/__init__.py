@@ -7,15 +7,19 @@ shared, so a fix to table reading helps every format at once.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from etl.extract import decode_bytes, detect_format
-from etl.model import ParsedReport, RejectedInput
+from etl.model import NeedsOcr, ParsedReport, RejectedInput
 from etl.parse.caps import check_bytes
 from etl.parse.glued import looks_glued, read_glued
 from etl.parse.metadata import extract_metadata
 from etl.parse.narrative import stated_figures
 from etl.parse.rows import Row, normalize, text_rows
 from etl.parse.tables import read_tables
+
+if TYPE_CHECKING:
+    from etl.parse.scan import ScanRead
 
 __all__ = ["parse_bytes", "parse_file"]
 
@@ -53,12 +57,24 @@ def _check_is_report(text: str) -> None:
         raise RejectedInput("legacy format (pre-2019)")
 
 
+def _read_any(data: bytes, file_format: str) -> tuple[str, str | None, list[Row], ScanRead | None]:
+    """The format's reader; scans (image files, PDFs without a usable text layer) through OCR."""
+    if file_format != "image":
+        try:
+            return (*_read(data, file_format), None)
+        except NeedsOcr:
+            pass
+    from etl.parse.scan import read_scan
+
+    return read_scan(data, file_format)
+
+
 def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> ParsedReport:
     file_format = file_format or detect_format(Path(name), data[:8192])
     if not data.strip():
         raise RejectedInput("empty file")
     check_bytes(data, file_format)  # size caps before decoding (issue 13)
-    text, title, rows = _read(data, file_format)
+    text, title, rows, scan = _read_any(data, file_format)
     _check_is_report(text)
     meta = extract_metadata(text, title)
     if looks_glued(text):  # a crawler dump: cell boundaries lost, digits of adjacent cells glued
@@ -68,6 +84,20 @@ def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> 
             tables = read_tables(rows, year=meta.year)
         except RejectedInput:  # no 表三 rows: try the text as a glued dump (raises if none there either)
             tables = read_glued(text, year=meta.year)
+    ocr: dict = {}
+    if scan is not None:
+        from etl.parse import ocr_cells
+        from etl.parse.ocr import ENGINE
+
+        judged = ocr_cells.judge(tables, ocr_cells.place(tables, scan))
+        ocr = {
+            "engine": ENGINE,
+            "dpi": scan.dpi,
+            "pages": scan.pages,
+            "skew": scan.skew,
+            "skipped_pages": scan.skipped,
+            **judged,
+        }
     return ParsedReport(
         template=tables.template,
         file_format=file_format,
@@ -79,6 +109,7 @@ def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> 
         provenance=tables.provenance,
         notes=tables.notes,
         narrative=stated_figures(text),
+        ocr=ocr,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from etl.model import RejectedInput
+from etl.model import NeedsOcr, RejectedInput
 from etl.parse.caps import check_pdf_page_objects, check_pdf_pages
 from etl.parse.rows import Row, collapse_ws, normalize
 
@@ -33,6 +33,14 @@ _LATIN = re.compile(r"[A-Za-z]")
 _NUMERIC = re.compile(r"[0-9０-９.,%]")
 _MARGIN = 0.1  # fraction of the page height at top and bottom where page numbers live
 _GENERIC_TITLE = re.compile(r"^\d{0,4}年?(?:度)?政府信息公开工作年度报告$")
+# characters a readable text layer is made of: CJK, ASCII, CJK and full-width punctuation
+_READABLE = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef\x21-\x7e\u201c\u201d\u2018\u2019]")
+
+
+def _garbage(text: str) -> bool:
+    """A text layer that is mostly not text (fonts without a Unicode map: private-use or control codes)."""
+    chars = [c for c in text if not c.isspace()]
+    return bool(chars) and len(_READABLE.findall("".join(chars))) < 0.5 * len(chars)
 
 
 @dataclass(frozen=True)
@@ -439,7 +447,7 @@ def read_pdf(data: bytes) -> tuple[str, str | None, list[Row]]:
         pdf.close()
     # a scan may carry a typed cover page or a stamp's text: it is a scan when most pages are pictures
     if not any(pages) or scanned * 2 > len(pages):
-        raise RejectedInput("no text layer (needs OCR)")
+        raise NeedsOcr("no text layer (needs OCR)")
     rows = []
     lines = []
     for page_pieces in pages:
@@ -447,4 +455,7 @@ def read_pdf(data: bytes) -> tuple[str, str | None, list[Row]]:
             cells = [collapse_ws(normalize(c)) for c in p.cells]
             rows.append(Row(cells=cells, where=p.where))
             lines.append(" ".join(cells) if p.free else " | ".join(cells))
-    return "\n".join(lines), _title(pages[0], meta_title), rows
+    text = "\n".join(lines)
+    if _garbage(text):
+        raise NeedsOcr("text layer unreadable (needs OCR)")
+    return text, _title(pages[0], meta_title), rows

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from etl.validate.suites import on_purpose
+from etl.validate.suites import flagged, on_purpose
 
 FAILURE_COLUMNS = ["report_id", "rule_id", "severity", "cells", "expected", "found", "message"]
 Hit = tuple[dict[str, Any], list[str]]  # (expectation meta, failing report ids)
@@ -119,6 +119,30 @@ def _presence(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], descript
     )
 
 
+def _flagged(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
+    """The flagged cells, with their values and reasons."""
+    cells = meta["cells"]
+    rows = data.loc[ids]
+    hits = flagged(rows["unresolved"], cells, meta["flag"])
+    out = []
+    for i, rid in enumerate(ids):
+        named = [cells[j] for j in np.flatnonzero(hits[i])]
+        raw = rows["unresolved"].iloc[i]
+        reasons = json.loads(raw) if isinstance(raw, str) else {}
+        listed = "; ".join(f"{c} ({reasons.get(c)})" for c in named[:_LISTED])
+        more = f"; … {len(named)} cells in all" if len(named) > _LISTED else ""
+        out.append((rid, json.dumps(named, ensure_ascii=False), f"{len(named)} flagged: {listed}{more}"))
+    frame = pd.DataFrame(out, columns=["report_id", "cells", "found"])
+    return _rows(
+        meta,
+        ids,
+        frame["cells"].to_numpy(),
+        "no flagged cell",
+        frame["found"].to_numpy(),
+        (f"{description}: " + frame["found"]).to_numpy(),
+    )
+
+
 def _authority(data: pd.DataFrame, meta: dict[str, Any], ids: list[str], description: str) -> pd.DataFrame:
     (cell,) = meta["cells"]
     rows = data.loc[ids]
@@ -203,6 +227,7 @@ _EXPLAIN: dict[str, Callable[[pd.DataFrame, dict[str, Any], list[str], str], pd.
     "max": _max,
     "complete": _presence,
     "unresolved": _presence,
+    "flagged": _flagged,
     "authority": _authority,
     "stated": _stated,
     "ratio": _ratio,

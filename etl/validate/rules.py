@@ -8,6 +8,8 @@ Kinds of rule (each is blocking = the report is quarantined, or warning = it loa
 - max: each cell at most `limit` (a 万元 amount that looks like yuan);
 - complete / unresolved: every cell of the template is present; a null 表二 cell the parser left
   unresolved on purpose (its reason is not "not found ...") is only a warning, any other null blocks;
+- flagged: cells that carry a value and a reason starting with `flag` (OCR's low-confidence 表二 readings,
+  which no identity can check): a warning naming them;
 - authority: 规章 made only by issuers with the power to make them (province / 设区的市 governments);
 - stated: a figure the narrative states equals the table (any of `alternatives`);
 - ratio: this year's figure within ×1/limit … ×limit of last year's when both are >= floor.
@@ -23,7 +25,9 @@ from typing import Literal
 from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, cells, codes, t3_outcome_rows, t3_rows
 
 Severity = Literal["blocking", "warning"]
-RuleKind = Literal["sum", "at_most", "cells", "max", "complete", "unresolved", "authority", "stated", "ratio"]
+RuleKind = Literal[
+    "sum", "at_most", "cells", "max", "complete", "unresolved", "flagged", "authority", "stated", "ratio"
+]
 CellCheck = Literal["non_negative", "integer"]
 
 PREV = "prev."  # cross-year frames: last year's cells, e.g. prev.t3.carried_forward.total
@@ -34,6 +38,9 @@ FEE_LIMIT_WAN = 1e6  # 万元: 100亿元 of fees is no county's or agency's; suc
 JUMP_FACTOR, JUMP_FLOOR = 5.0, 20.0
 # 规章 rows of 表二: 2021 本年制发件数, 2019 本年新制作数量
 REGULATIONS_MADE = {"2021": "t2.regulation.issued", "2019": "t2.regulation.produced"}
+
+# The reason etl.parse.ocr_cells gives a low-confidence OCR reading it keeps (表二: no identity checks it).
+OCR_LOW_CONFIDENCE = "ocr low confidence"
 
 # Cell rule families: rule_id -> (checks applied to each cell, what the failure message expects).
 CELL_FAMILIES: dict[str, tuple[tuple[CellCheck, ...], str]] = {
@@ -57,6 +64,7 @@ class Rule:
     stated: str | None = None  # stated: the narrative figure's key (etl.parse.narrative)
     alternatives: tuple[tuple[str, ...], ...] = ()  # stated: the table sums the figure may be
     tolerated: tuple[str, ...] = ()  # complete: cells that may be null with an on-purpose reason
+    flag: str | None = None  # flagged: the reason prefix that flags a cell
 
     @property
     def checks(self) -> tuple[CellCheck, ...]:
@@ -160,6 +168,14 @@ def _presence_rules(template: str) -> list[Rule]:
             t2,
             "表二 cells the parser left unresolved on purpose (e.g. glued digits): the report loads with them null",
             kind="unresolved",
+        ),
+        Rule(
+            "t2.ocr_low_confidence",
+            "warning",
+            t2,
+            "表二 cells OCR read with low confidence (no table identity checks them): loaded, to be checked",
+            kind="flagged",
+            flag=OCR_LOW_CONFIDENCE,
         ),
     ]
 

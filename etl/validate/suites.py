@@ -82,6 +82,23 @@ def _count_nulls(get: Getter, d: dict[str, Any], on_purpose_wanted: bool) -> pd.
     return pd.Series(hits.sum(axis=1).astype("float64"), index=values.index)
 
 
+def flagged(reasons: pd.Series, cells: list[str], flag: str) -> np.ndarray:
+    """Row x cell mask: the cell carries a reason starting with `flag` (whatever its value)."""
+    col = {c: j for j, c in enumerate(cells)}
+    mask = np.zeros((len(reasons), len(cells)), dtype=bool)
+    present = reasons.notna().to_numpy()
+    for i, text in zip(np.flatnonzero(present), reasons[present], strict=True):
+        for code, reason in json.loads(text).items():
+            if code in col and str(reason or "").startswith(flag):
+                mask[i, col[code]] = True
+    return mask
+
+
+def _count_flagged(get: Getter, d: dict[str, Any]) -> pd.Series:
+    hits = flagged(get([d["reasons"]]).iloc[:, 0], d["cells"], d["flag"])
+    return pd.Series(hits.sum(axis=1).astype("float64"), index=get([d["reasons"]]).index)
+
+
 def _stated(get: Getter, d: dict[str, Any]) -> pd.Series:
     texts = get([d["from"]]).iloc[:, 0]
     out = pd.Series(np.nan, index=texts.index, dtype="float64")
@@ -125,6 +142,10 @@ DERIVE_OPS: dict[str, tuple[str, Callable[[Getter, dict[str, Any]], pd.Series]]]
     "count_unresolved": (
         "number of null cells the parser left null on purpose",
         lambda get, d: _count_nulls(get, d, on_purpose_wanted=True),
+    ),
+    "count_flagged": (
+        "number of the cells whose reason in the `reasons` column starts with `flag`",
+        _count_flagged,
     ),
     "regulation_power": (
         "1 if scope and adcode show a province or 设区的市 government, 0 if they show another issuer, null if "
@@ -256,6 +277,13 @@ def _presence(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     ]
 
 
+def _flagged(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
+    count = _derive(
+        derived, "count_flagged", rule.rule_id, cells=list(rule.cells), reasons="unresolved", flag=rule.flag
+    )
+    return [gxe.ExpectColumnValuesToBeInSet(column=count, value_set=[0], **_common(rule, flag=rule.flag))]
+
+
 def _authority(rule: Rule, derived: Derived) -> list[gxe.Expectation]:
     derived[POWER] = {"op": "regulation_power", "columns": ["scope", "adcode"]}
     (made,) = rule.cells
@@ -304,6 +332,7 @@ _BUILDERS: dict[str, Callable[[Rule, Derived], list[gxe.Expectation]]] = {
     "max": _max,
     "complete": _presence,
     "unresolved": _presence,
+    "flagged": _flagged,
     "authority": _authority,
     "stated": _stated_rule,
     "ratio": _ratio_rule,
