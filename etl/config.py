@@ -99,7 +99,8 @@ class ParseLimits:
     ocr_timeout_s: (
         float  # wall time an OCR reader may spend on one file (a PDF's cap is the larger of the two)
     )
-    memory_mb: int  # address space a file may add to the parse worker (RLIMIT_AS above its start-up size)
+    memory_mb: int  # address space a file may add to the parse worker (RLIMIT_AS above its size before it)
+    ocr_memory_mb: int  # the same for a file that may need OCR (PDF, image): the OCR runtime maps ~1.5 GB
     max_file_mb: float  # any input file
     max_text_mb: float  # HTML / text / markdown, checked before decoding
     max_pdf_pages: int
@@ -117,6 +118,7 @@ def load_parse_limits() -> ParseLimits:
         timeout_s=float(env("ETL_PARSE_TIMEOUT_S", "60")),
         ocr_timeout_s=float(env("ETL_OCR_TIMEOUT_S", "300")),
         memory_mb=int(env("ETL_PARSE_MEMORY_MB", "1024")),
+        ocr_memory_mb=int(env("ETL_OCR_MEMORY_MB", "3072")),
         max_file_mb=float(env("ETL_PARSE_MAX_FILE_MB", "200")),
         max_text_mb=float(env("ETL_PARSE_MAX_TEXT_MB", "20")),
         max_pdf_pages=int(env("ETL_PDF_MAX_PAGES", "500")),

@@ -3,7 +3,7 @@ one (issue 13).
 
 One long-lived worker per parse batch (`IsolatedParser`), not a process per file: the worker imports the
 readers once and parses file after file, so isolation costs a pipe round trip per file. The worker sets
-RLIMIT_AS on itself (its start-up size + ETL_PARSE_MEMORY_MB), so a file that grows the heap past the cap
+RLIMIT_AS on itself before each file (its size then + ETL_PARSE_MEMORY_MB, or ETL_OCR_MEMORY_MB for a PDF or image), so a file that grows the heap past the cap
 gets a MemoryError (or a failed allocation in C) instead of taking the machine down; the parent kills it
 when a file runs past its wall time. Either way the file is `rejected` naming the cap it hit, a fresh
 worker is started, and the rest of the batch goes on.
@@ -79,6 +79,7 @@ def _vm_bytes(field: str = "VmSize") -> int:
     return 0
 
 
+_OCR_FORMATS = ("pdf", "image")  # formats that may need OCR: their own time and memory budgets
 _NEAR_CAP = 0.75  # a parser error after the heap reached this share of the headroom is the memory cap
 _cap_floor: list[int] = []  # the worker's address-space floor (start-up size) and cap, once set
 
@@ -121,6 +122,23 @@ def _hit_memory_cap() -> bool:
     return _vm_bytes("VmPeak") >= floor + _NEAR_CAP * (cap - floor)
 
 
+def _budget_mb(limits: ParseLimits, file_format: str | None) -> int:
+    """What one file may add to the worker: a scan (OCR's models and page images) gets its own budget."""
+    return max(limits.memory_mb, limits.ocr_memory_mb) if file_format in _OCR_FORMATS else limits.memory_mb
+
+
+def _cap_address_space(budget_mb: int) -> None:
+    """RLIMIT_AS (soft) = the worker's size now + this file's budget, set before each file: a reader loaded
+    by an earlier file (OCR's runtime maps ~1.5 GB of address space) is not charged to the next file, and
+    the hard limit stays open so the soft one can be raised again."""
+    if budget_mb <= 0:
+        return
+    floor = _vm_bytes()
+    cap = floor + budget_mb * _MB
+    resource.setrlimit(resource.RLIMIT_AS, (cap, resource.getrlimit(resource.RLIMIT_AS)[1]))
+    _cap_floor[:] = [floor, cap]
+
+
 def worker_main() -> None:
     """The child: cap its own address space, then answer requests until stdin closes."""
     proto_out = os.dup(1)
@@ -131,17 +149,13 @@ def worker_main() -> None:
     import etl.parse.html  # noqa: F401
     import etl.parse.pdf  # noqa: F401
 
-    memory_mb = int(os.environ.get("ETL_PARSE_MEMORY_MB") or load_parse_limits().memory_mb)
-    if memory_mb > 0:
-        floor = _vm_bytes()
-        cap = floor + memory_mb * _MB
-        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-        _cap_floor[:] = [floor, cap]
+    limits = load_parse_limits()
     _write_msg(proto_out, {"ready": os.getpid()})
     while True:
         req = _read_msg(0)
         if req is None:
             return
+        _cap_address_space(_budget_mb(limits, req[1]))
         try:
             resp = parse_one(*req)
         except MemoryError:
@@ -257,11 +271,13 @@ class IsolatedParser:
 
     def timeout_for(self, file_format: str | None) -> float:
         """A PDF may need OCR, which has its own (usually longer) wall-time budget."""
-        if file_format == "pdf":
+        if file_format in _OCR_FORMATS:
             return max(self.limits.timeout_s, self.limits.ocr_timeout_s)
         return self.limits.timeout_s
 
     def parse(self, path: str | os.PathLike, file_format: str | None = None) -> dict:
+        if file_format is None:  # the budgets depend on the format: sniff it as the landing scan does
+            file_format = _sniff(Path(path))
         timeout = self.timeout_for(file_format)
         req = (str(path), file_format, self.require_year)
         for attempt in (1, 2):
@@ -280,7 +296,7 @@ class IsolatedParser:
             # the memory cap, or the worker died (a failed allocation in C code, a reader crash)
             death = "memory" if resp is not None else worker.death()
             why = (
-                f"over the parse memory cap ({self.limits.memory_mb} MB)"
+                f"over the parse memory cap ({_budget_mb(self.limits, file_format)} MB)"
                 if death == "memory"
                 else f"parser process died ({death})"
             )
@@ -289,6 +305,17 @@ class IsolatedParser:
                 continue  # maybe the worker's own history: once more in a fresh one
             return {"rejected": why, "parse_ms": _ms(started)}
         raise AssertionError("unreachable")
+
+
+def _sniff(path: Path) -> str | None:
+    from etl.extract import detect_format
+
+    try:
+        with open(path, "rb", opener=lambda p, fl: os.open(p, fl | os.O_NONBLOCK)) as f:
+            head = f.read(8192)
+    except OSError:
+        return None  # the worker reports why it cannot be read
+    return detect_format(path, head)
 
 
 def _ms(started: float) -> float:
