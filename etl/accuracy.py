@@ -61,10 +61,15 @@ def labelled(corpus: Path) -> list[tuple[Path, dict]]:
     return out
 
 
-def score(report: Path, label: dict) -> Score:
+def expected_cells(label: dict) -> dict:
+    """The cells a label scores: uncertain cells left out, unresolvable ones expected to come back null."""
     skip = set(label.get("uncertain_cells", []))
     unresolvable = set(label.get("unresolvable_cells", []))
-    expected = {c: (None if c in unresolvable else v) for c, v in label["cells"].items() if c not in skip}
+    return {c: (None if c in unresolvable else v) for c, v in label["cells"].items() if c not in skip}
+
+
+def score(report: Path, label: dict) -> Score:
+    expected = expected_cells(label)
     try:
         rep = parse_file(report)
     except RejectedInput as e:
@@ -92,23 +97,20 @@ def score(report: Path, label: dict) -> Score:
 def _silent_wrong(rep: ParsedReport, expected: dict) -> tuple[int, int]:
     """(wrong cells that would load unflagged, cells OCR flagged): a report whose blocking sum identities
     or completeness fail is quarantined, so none of its cells load; a flagged cell is not silent."""
-    from etl.validate.rules import rules
+    from etl.validate.rules import holds, identities, rules
 
     flagged = (
         set(rep.ocr.get("flagged", {})) | set(rep.ocr.get("repaired", {})) | set(rep.ocr.get("nulled", []))
     )
     cells = rep.cells
+    if any(holds(r, cells) is False for r in identities(rep.template)):
+        return 0, len(flagged)
     for r in rules(rep.template):
-        if r.severity != "blocking":
-            continue
-        if r.kind == "sum":
-            vals = [cells.get(c) for c in (*r.parts, *r.totals)]
-            if (
-                all(v is not None for v in vals)
-                and abs(sum(cells[c] for c in r.parts) - sum(cells[c] for c in r.totals)) > 1e-6
-            ):
-                return 0, len(flagged)
-        if r.kind == "complete" and any(cells.get(c) is None for c in r.cells if c not in r.tolerated):
+        if (
+            r.severity == "blocking"
+            and r.kind == "complete"
+            and any(cells.get(c) is None for c in r.cells if c not in r.tolerated)
+        ):
             return 0, len(flagged)
     wrong = [c for c, v in expected.items() if cells.get(c) is not None and cells.get(c) != v]
     return sum(c not in flagged for c in wrong), len(flagged)

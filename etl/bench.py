@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from etl.accuracy import expected_cells
 from etl.config import PROJECT_ROOT, load_settings
 
 # from the environment, so the stage processes (spawned) see the same folders
@@ -516,11 +517,7 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
         unresolvable = set(label.get("unresolvable_cells", []))
         uncertain = set(label.get("uncertain_cells", []))  # not scored (as in etl.accuracy)
         stats["cells_uncertain"] += len(uncertain)
-        wrong = [
-            c
-            for c, v in label["cells"].items()
-            if c not in uncertain and cells.get(c) != (None if c in unresolvable else v)
-        ]
+        wrong = [c for c, v in expected_cells(label).items() if cells.get(c) != v]
         if wrong:
             stats["cells_wrong"] += len(wrong)
             stats["reports_with_wrong_cells"] += 1
@@ -662,9 +659,7 @@ def ocr_stage(n: int) -> dict:
             continue
         finally:
             seconds += time.perf_counter() - started
-        skip = set(label.get("uncertain_cells", []))
-        unresolvable = set(label.get("unresolvable_cells", []))
-        expected = {c: (None if c in unresolvable else v) for c, v in label["cells"].items() if c not in skip}
+        expected = expected_cells(label)
         exact += sum(rep.cells.get(c) == v for c, v in expected.items())
         scored += len(expected)
         silent += _silent_wrong(rep, expected)[0]

@@ -26,6 +26,7 @@ class Settings:
     corrections_file: Path
     bench_dir: Path  # `make bench`'s corpora, caches and runs
     bench_doc: Path  # where `make bench` writes its report
+    run_lock_wait_s: float  # how long a second run on the same workdir waits for the first (etl.lock)
 
     @property
     def warehouse_path(self) -> Path:
@@ -48,6 +49,7 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         corrections_file=_env_path("ETL_CORRECTIONS_FILE", PROJECT_ROOT / "corrections" / "corrections.csv"),
         bench_dir=_env_path("ETL_BENCH_DIR", PROJECT_ROOT / "var" / "bench"),
         bench_doc=_env_path("ETL_BENCH_DOC", PROJECT_ROOT / "docs" / "benchmarks.md"),
+        run_lock_wait_s=float(os.environ.get("ETL_RUN_LOCK_WAIT_S") or "0"),
     )
 
 
@@ -109,7 +111,6 @@ class ParseLimits:
     max_zip_member_mb: float  # one member's uncompressed size
     max_zip_total_mb: float  # all members, uncompressed
     max_zip_ratio: float  # uncompressed / compressed, for members over 1 MB uncompressed
-    run_lock_wait_s: float  # how long a second run on the same workdir waits for the first (etl.lock)
 
 
 def load_parse_limits() -> ParseLimits:
@@ -127,18 +128,19 @@ def load_parse_limits() -> ParseLimits:
         max_zip_member_mb=float(env("ETL_ZIP_MAX_MEMBER_MB", "100")),
         max_zip_total_mb=float(env("ETL_ZIP_MAX_TOTAL_MB", "300")),
         max_zip_ratio=float(env("ETL_ZIP_MAX_RATIO", "200")),
-        run_lock_wait_s=float(env("ETL_RUN_LOCK_WAIT_S", "0")),
     )
 
 
 @dataclass(frozen=True)
 class OcrSettings:
+    """OCR of scanned reports (etl.parse.scan): resolution and page budget."""
+
     dpi: int  # scanned PDFs are rendered at this resolution for OCR (image files keep their own)
     max_pages: int  # a scan with more pages is rejected: OCR costs ~1-2 s a page, so this bounds a file
     all_pages: bool  # OCR every page (else page 1 and the ruled-table pages: faster, less metadata evidence)
 
 
-def ocr_settings() -> OcrSettings:
+def load_ocr_settings() -> OcrSettings:
     return OcrSettings(
         dpi=int(os.environ.get("ETL_OCR_DPI", "200")),
         max_pages=int(os.environ.get("ETL_OCR_MAX_PAGES", "40")),

@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from etl.validate.rules import rules
+from etl.validate.rules import holds, identities
 
 LABEL_SUFFIX = ".expected.json"
 
@@ -51,12 +51,8 @@ def unlabelled(corpus: Path) -> list[Path]:
 
 def identity_share(template: str, cells: dict) -> tuple[int, int]:
     """(cells passing every blocking identity they are in, cells the identities read)."""
-    sums = [r for r in rules(template) if r.kind == "sum" and r.severity == "blocking"]
-    failing: set[str] = set()
-    for r in sums:
-        vals = [cells.get(c) for c in (*r.parts, *r.totals)]
-        if any(v is None for v in vals) or sum(cells[c] for c in r.parts) != sum(cells[c] for c in r.totals):
-            failing.update(r.cells)
+    sums = identities(template)
+    failing = {c for r in sums if not holds(r, cells) for c in r.cells}  # a missing cell fails too
     involved = {c for r in sums for c in r.cells}
     ok = sum(1 for c in involved if c not in failing and cells.get(c) is not None)
     return ok, len(involved)

@@ -306,12 +306,11 @@ def latest_run_dir(workdir: Path) -> Path | None:
 
 def run(landing: str | None = None, workdir: str | None = None, run_id: str | None = None) -> dict:
     """Every stage in-process, same functions and files as the DAG; one run per workdir at a time."""
-    from etl.config import load_parse_limits
     from etl.lock import workdir_lock
 
     run_id = run_id or new_run_id()
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
-    with workdir_lock(settings.workdir, run_id, load_parse_limits().run_lock_wait_s):
+    with workdir_lock(settings.workdir, run_id, settings.run_lock_wait_s):
         plan = extract(run_id, landing, workdir)
         parsed = [parse_batch(b) for b in plan["batches"]]
         transform(plan["run_dir"], parsed)

@@ -20,7 +20,7 @@ from typing import Any
 from etl.parse.scan import LOW_CONF, CellRead, ScanRead
 from etl.parse.tables import TableRead
 from etl.parse.values import read_slot
-from etl.validate.rules import OCR_LOW_CONFIDENCE
+from etl.validate.rules import OCR_LOW_CONFIDENCE, holds, identities
 
 _MAX_COMBINATIONS = 4096
 
@@ -85,19 +85,6 @@ def place(tables: TableRead, read: ScanRead) -> dict[str, CellRead]:
     return out
 
 
-def _identities(template: str) -> list[Any]:
-    from etl.validate.rules import rules
-
-    return [r for r in rules(template) if r.kind == "sum" and r.severity == "blocking"]
-
-
-def _holds(rule: Any, cells: dict[str, Any]) -> bool | None:
-    values = [cells.get(c) for c in (*rule.parts, *rule.totals)]
-    if any(v is None for v in values):
-        return None
-    return abs(sum(cells[c] for c in rule.parts) - sum(cells[c] for c in rule.totals)) < 1e-6
-
-
 def _candidates(code: str, cell: CellRead, value: Any) -> list[Any]:
     out = [value]
     for alt in cell.alternatives:
@@ -110,8 +97,8 @@ def _candidates(code: str, cell: CellRead, value: Any) -> list[Any]:
 def judge(tables: TableRead, placed: dict[str, CellRead]) -> dict[str, Any]:
     """Low-confidence cells judged by the identities (see the module doc); the OCR summary of the report."""
     low = {c: r for c, r in placed.items() if r.conf < LOW_CONF and tables.cells.get(c) is not None}
-    identities = _identities(tables.template)
-    failing = [r for r in identities if _holds(r, tables.cells) is False]
+    rules = identities(tables.template)
+    failing = [r for r in rules if holds(r, tables.cells) is False]
     suspects = sorted({c for r in failing for c in r.cells if c in low})
     repaired: dict[str, list[Any]] = {}
     nulled: list[str] = []
@@ -120,14 +107,14 @@ def judge(tables: TableRead, placed: dict[str, CellRead]) -> dict[str, Any]:
         n = 1
         for o in options:
             n *= len(o)
-        touched = [r for r in identities if set(r.cells) & set(suspects)]
+        touched = [r for r in rules if set(r.cells) & set(suspects)]
         solutions = []
         if n <= _MAX_COMBINATIONS:
             for combo in itertools.product(*options):
                 trial = dict(tables.cells)
                 trial.update(zip(suspects, combo, strict=True))
-                if all(_holds(r, trial) is not False for r in touched) and all(
-                    _holds(r, trial) is not False for r in failing
+                if all(holds(r, trial) is not False for r in touched) and all(
+                    holds(r, trial) is not False for r in failing
                 ):
                     solutions.append(combo)
                     if len(solutions) > 1:

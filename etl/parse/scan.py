@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageOps
 from scipy import ndimage
 
-from etl.config import ocr_settings
+from etl.config import load_ocr_settings
 from etl.model import RejectedInput
 from etl.parse import ocr
 from etl.parse.pdf import (
@@ -448,7 +448,7 @@ def read_pages(
 
 def read_scan(data: bytes, file_format: str) -> tuple[str, str | None, list[Row], ScanRead]:
     """A scanned PDF or an image file, through OCR, bounded by ETL_OCR_DPI / ETL_OCR_MAX_PAGES."""
-    cfg = ocr_settings()
+    cfg = load_ocr_settings()
     if file_format == "pdf":
         return read_pages(pdf_pages(data, cfg.dpi, cfg.max_pages), cfg.dpi, cfg.all_pages)
     images, dpi = image_pages(data, cfg.max_pages)

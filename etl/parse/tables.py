@@ -515,19 +515,17 @@ class _Reader:
         the table's identities hold; otherwise they are left null with the reason."""
         if not self.t3_positional:
             return
-        from etl.validate.rules import rules
+        from etl.validate.rules import holds, identities
 
         missing = [r for r in self.t3_order if r not in self.filled]
         cells = self.out.cells
         # the column identities test where rows stand (a row's own total does not depend on its position)
         broken = [
             r.rule_id
-            for r in rules(self.t)
-            if r.kind == "sum"
-            and r.rule_id.startswith(("t3.col_outcomes.", "t3.col_balance."))
+            for r in identities(self.t)
+            if r.rule_id.startswith(("t3.col_outcomes.", "t3.col_balance."))
             and any(c.split(".")[1] in self.t3_positional for c in r.cells)
-            and all(cells.get(c) is not None for c in r.cells)
-            and sum(cells[c] for c in r.parts) != sum(cells[c] for c in r.totals)
+            and holds(r, cells) is False
         ]
         if not missing and not self.t3_unplaced and not broken:
             return

@@ -18,9 +18,10 @@ Cross-year rules (`crossyear_rules`) read last year's cells as columns prefixed 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Any, Literal
 
 from etl.spec import APPLICANT_COLUMNS, T4_BLOCKS, T4_COLUMNS, cells, codes, t3_outcome_rows, t3_rows
 
@@ -271,6 +272,19 @@ def rules(template: str) -> tuple[Rule, ...]:
         *_narrative_rules(),
     )
     return _check_unique(out, f"template {template}")
+
+
+@cache
+def identities(template: str) -> tuple[Rule, ...]:
+    """The blocking sum identities (勾稽关系) of a template: what parsers and tooling test on parsed cells."""
+    return tuple(r for r in rules(template) if r.kind == "sum" and r.severity == "blocking")
+
+
+def holds(rule: Rule, cells: Mapping[str, Any]) -> bool | None:
+    """Σ parts = Σ totals on a report's parsed cells; None while one of its cells is missing (null)."""
+    if any(cells.get(c) is None for c in (*rule.parts, *rule.totals)):
+        return None
+    return abs(sum(cells[c] for c in rule.parts) - sum(cells[c] for c in rule.totals)) < 1e-6
 
 
 @cache
