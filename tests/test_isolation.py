@@ -116,3 +116,15 @@ def test_cli_rejects_every_bad_input_on_one_line(tmp_path):
         (line,) = p.stdout.splitlines()
         assert json.loads(line)["rejected"]
         assert "Traceback" not in p.stderr
+
+
+def test_parsing_never_imports_great_expectations():
+    """The parser reads the rule catalogue (positional 表三 rows, OCR repairs); a parse worker must not pay
+    Great Expectations' import (seconds, hundreds of MB) for it."""
+    code = (
+        "import sys; from pathlib import Path; import etl.validate.rules; from etl.parse import parse_file; "
+        f"parse_file(Path({str(SEED)!r})); print('great_expectations' in sys.modules)"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.strip() == "False"
