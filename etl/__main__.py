@@ -1,5 +1,6 @@
 """Command line: `python -m etl parse FILE`, `python -m etl run --landing DIR [--workdir DIR]`,
-`python -m etl summary [--workdir DIR]`, `python -m etl fetch MANIFEST --landing DIR`."""
+`python -m etl summary [--workdir DIR]`, `python -m etl fetch MANIFEST --landing DIR`,
+`python -m etl retract FILE… --reason TEXT [--landing DIR] [--workdir DIR]`."""
 
 from __future__ import annotations
 
@@ -31,8 +32,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from etl.lock import WorkdirLocked
     from etl.pipeline import run
 
+    years = [int(y) for y in args.years.split(",") if y.strip()] if args.years else None
+    if years and not args.rebuild:
+        print("etl run: --years names the partitions to rebuild: give --rebuild with it", file=sys.stderr)
+        return 2
     try:
-        result = run(landing=args.landing, workdir=args.workdir)
+        result = run(landing=args.landing, workdir=args.workdir, years=years, rebuild=args.rebuild)
     except WorkdirLocked as e:
         print(f"etl run: {e}", file=sys.stderr)
         return 3
@@ -44,6 +49,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
     )
     keep = ("loaded", "quarantined", "rejected", "duplicates")
     print(json.dumps({k: result[k] for k in keep}, ensure_ascii=False))
+    return 0
+
+
+def _cmd_retract(args: argparse.Namespace) -> int:
+    """The one way a file's facts leave the warehouse: named, with a reason, logged in retraction_log; the
+    file must be gone from the landing area (a sweep would bring it back). Its issuer-year is decided
+    again, so a copy of the same report elsewhere takes its place."""
+    from etl.incremental import RetractError
+    from etl.lock import WorkdirLocked
+    from etl.pipeline import run
+
+    try:
+        result = run(
+            landing=args.landing, workdir=args.workdir, retract=args.files, retract_reason=args.reason
+        )
+    except RetractError as e:
+        print(f"etl retract: {e}", file=sys.stderr)
+        return 2
+    except WorkdirLocked as e:
+        print(f"etl retract: {e}", file=sys.stderr)
+        return 3
+    print(json.dumps({"retracted": result["incremental"]["retracted"], "counts": result["counts"]}))
     return 0
 
 
@@ -145,7 +172,19 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="run the pipeline without Airflow")
     r.add_argument("--landing", help="landing folder (default: ETL_LANDING_DIR or the bundled sample)")
     r.add_argument("--workdir", help="outputs and warehouse (default: ETL_WORKDIR or var/)")
+    r.add_argument(
+        "--rebuild", action="store_true", help="republish year partitions from the parse cache (a backfill)"
+    )
+    r.add_argument(
+        "--years", help="with --rebuild: the report years to rebuild, e.g. 2021,2022 (default: all)"
+    )
     r.set_defaults(func=_cmd_run)
+    x = sub.add_parser("retract", help="remove files gone from the landing area from the warehouse (audited)")
+    x.add_argument("files", nargs="+", help="ledger names (paths under the landing folder)")
+    x.add_argument("--reason", required=True, help="why: recorded in retraction_log")
+    x.add_argument("--landing")
+    x.add_argument("--workdir")
+    x.set_defaults(func=_cmd_retract)
     s = sub.add_parser("summary", help="print the last run's summary and the province mart")
     s.add_argument("--workdir")
     s.add_argument("--json", action="store_true")

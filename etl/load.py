@@ -20,7 +20,6 @@ import pyarrow.dataset as ds
 
 from etl import regions, spec
 from etl.config import PARSER_VERSION
-from etl.outcomes import Outcome
 from etl.transform import CELL_SCHEMA, REPORT_SCHEMA
 from etl.warehouse import Target, Warehouse, connect, pause_point, resolve
 from etl.warehouse.backend import sql_type
@@ -53,8 +52,14 @@ LEDGER_SCHEMA = pa.schema(
         ("detail", pa.string()),
         ("report_id", pa.string()),
         ("year", pa.int32()),
+        ("issuer", pa.string()),
+        ("n_unresolved", pa.int32()),
+        ("rule_ids", pa.string()),  # the blocking rules a parsed report broke (its slot's decision input)
+        ("input_key", pa.string()),  # parser version, suite version, corrections that judged it
+        ("present", pa.bool_()),  # in the landing area at the last run (else kept until retracted)
     ]
 )
+RETRACTED_COLUMNS = ("source_file", "sha256", "report_id", "year", "issuer", "status", "reason")
 _HIVE_YEAR = ds.partitioning(pa.schema([("year", pa.int32())]), flavor="hive")
 _REPORT_COLS = ", ".join(REPORT_SCHEMA.names)
 _CELL_COLS = ", ".join(CELL_SCHEMA.names)
@@ -81,7 +86,14 @@ def _stage_parquet(wh: Warehouse, table: str, folder: Path, schema: pa.Schema) -
         wh.append_arrow(table, dataset.scanner(columns=schema.names, batch_size=BATCH_ROWS).to_reader())
 
 
-def _stage(wh: Warehouse, staging: Path, failures: pd.DataFrame, ledger: pd.DataFrame) -> None:
+def _stage(
+    wh: Warehouse,
+    staging: Path,
+    failures: pd.DataFrame,
+    ledger: pd.DataFrame,
+    gone: list[str],
+    stale_report_ids: list[str],
+) -> None:
     _stage_parquet(wh, "stg_report", staging / "reports", REPORT_SCHEMA)
     _stage_parquet(wh, "stg_cell", staging / "cells", CELL_SCHEMA)
     wh.create_temp("stg_failure", FAILURE_SCHEMA)
@@ -89,8 +101,12 @@ def _stage(wh: Warehouse, staging: Path, failures: pd.DataFrame, ledger: pd.Data
     wh.append_table("stg_failure", pa.Table.from_pandas(frame, schema=FAILURE_SCHEMA, preserve_index=False))
     wh.create_temp("stg_outcome", LEDGER_SCHEMA)
     wh.append_table("stg_outcome", pa.Table.from_pandas(ledger, schema=LEDGER_SCHEMA, preserve_index=False))
+    wh.create_temp("stg_gone", pa.schema([("source_file", pa.string())]))
+    wh.append_table("stg_gone", pa.table({"source_file": pa.array(gone, pa.string())}))
+    wh.create_temp("stg_stale", pa.schema([("report_id", pa.string())]))
+    wh.append_table("stg_stale", pa.table({"report_id": pa.array(stale_report_ids, pa.string())}))
     if wh.dialect == "postgres":  # autovacuum never analyzes temp tables: give the planner real row counts
-        for table in ("stg_report", "stg_cell", "stg_failure", "stg_outcome"):
+        for table in ("stg_report", "stg_cell", "stg_failure", "stg_outcome", "stg_gone", "stg_stale"):
             wh.execute(f"ANALYZE {table}")
 
 
@@ -121,15 +137,27 @@ def _audit(wh: Warehouse) -> None:
         raise AuditError("audit failed, nothing published: " + "; ".join(broken))
 
 
-def _replace_partitions(wh: Warehouse, run_id: str) -> None:
+def _replace_partitions(wh: Warehouse, run_id: str, replace_years: list[int] | None) -> None:
+    """Replace the slots the run restaged: their reports' rows (and the stale rows of files that changed,
+    moved or were retracted) go, the run's decisions come in; `replace_years` empties whole year partitions
+    first (a rebuild). The ledger rows the run wrote replace theirs; the ledger rows of files gone for good
+    (retracted, renamed) are deleted."""
     wh.execute(
         "CREATE TEMP TABLE stg_years AS SELECT year FROM stg_report "
         "UNION SELECT year FROM stg_outcome WHERE year IS NOT NULL"
     )
+    wh.execute(
+        "CREATE TEMP TABLE stg_drop AS SELECT report_id FROM stg_report UNION SELECT report_id FROM stg_stale"
+    )
+    if replace_years:
+        wh.execute("CREATE TEMP TABLE stg_rebuild (year INTEGER)")
+        for year in replace_years:
+            wh.execute("INSERT INTO stg_rebuild (year) VALUES (?)", [int(year)])
     for table in PARTITIONED:
-        wh.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM stg_years)")
-        # a report re-read under another year leaves its old partition too
-        wh.execute(f"DELETE FROM {table} WHERE report_id IN (SELECT report_id FROM stg_report)")
+        if replace_years:
+            wh.execute(f"DELETE FROM {table} WHERE year IN (SELECT year FROM stg_rebuild)")
+        # a report re-read under another year leaves its old partition too: deleted by id, not by year
+        wh.execute(f"DELETE FROM {table} WHERE report_id IN (SELECT report_id FROM stg_drop)")
     for table, status in (("dim_report", "loaded"), ("quarantine_report", "quarantined")):
         wh.execute(
             f"""
@@ -162,12 +190,39 @@ def _replace_partitions(wh: Warehouse, run_id: str) -> None:
         WHERE o.status IN ('loaded', 'quarantined') AND f.severity <> 'blocking'""",
         [run_id],
     )
-    # the ledger describes the landing snapshot as a whole: replaced, not appended
     ledger_cols = ", ".join(LEDGER_SCHEMA.names)
-    wh.execute("DELETE FROM file_outcome")
+    wh.execute(
+        "DELETE FROM file_outcome WHERE source_file IN "
+        "(SELECT source_file FROM stg_outcome UNION SELECT source_file FROM stg_gone)"
+    )
     wh.execute(
         f"INSERT INTO file_outcome ({ledger_cols}, run_id) SELECT {ledger_cols}, ? FROM stg_outcome", [run_id]
     )
+
+
+def _audit_published(wh: Warehouse) -> None:
+    """Blocking checks on the warehouse as it will be committed (inside the publish transaction): a delta
+    that is right on its own but wrong with what was there rolls back."""
+    checks = {
+        "each issuer-year is loaded once": """
+            SELECT count(*) FROM (SELECT issuer, year FROM dim_report
+                                  WHERE issuer IS NOT NULL AND year IN (SELECT year FROM stg_years)
+                                  GROUP BY issuer, year HAVING count(*) > 1) AS dup""",
+        "every loaded report has its loaded ledger row": """
+            SELECT count(*) FROM dim_report r LEFT JOIN file_outcome o
+                ON o.report_id = r.report_id AND o.status = 'loaded'
+            WHERE o.report_id IS NULL""",
+        "every quarantined report has its quarantined ledger row": """
+            SELECT count(*) FROM quarantine_report r LEFT JOIN file_outcome o
+                ON o.report_id = r.report_id AND o.status = 'quarantined'
+            WHERE o.report_id IS NULL""",
+        "every loaded ledger row has its report": """
+            SELECT count(*) FROM file_outcome o LEFT JOIN dim_report r ON r.report_id = o.report_id
+            WHERE o.status = 'loaded' AND r.report_id IS NULL""",
+    }
+    broken = [name for name, sql in checks.items() if wh.fetchall(sql)[0][0] != 0]
+    if broken:
+        raise AuditError("audit of the published warehouse failed, nothing published: " + "; ".join(broken))
 
 
 def _insert_figures(wh: Warehouse) -> None:
@@ -197,17 +252,32 @@ def _refresh_dimensions(wh: Warehouse) -> None:
     wh.append_table("agency_alias", aliases)
 
 
-def _publish(wh: Warehouse, run_id: str, counts: dict, suite_version: str) -> list[int]:
+def _publish(
+    wh: Warehouse,
+    run_id: str,
+    counts: dict,
+    suite_version: str,
+    replace_years: list[int] | None,
+    retracted: list[dict],
+) -> list[int]:
     with wh.transaction():
-        _replace_partitions(wh, run_id)
+        _replace_partitions(wh, run_id, replace_years)
         _refresh_dimensions(wh)
-        years = [r[0] for r in wh.fetchall("SELECT year FROM stg_years ORDER BY year")]
+        _audit_published(wh)
+        years = sorted({*(r[0] for r in wh.fetchall("SELECT year FROM stg_years")), *(replace_years or ())})
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for r in retracted:
+            wh.execute(
+                "INSERT INTO retraction_log (source_file, sha256, report_id, year, issuer, status, reason, "
+                "retracted_by, retracted_at, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [*(r.get(c) for c in RETRACTED_COLUMNS), _who(), now, run_id],
+            )
         wh.execute(
             "INSERT INTO run_log (run_id, finished_at, files_seen, loaded, quarantined, rejected, duplicates, years, "
             "parser_version, suite_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
-                datetime.now(UTC).replace(tzinfo=None),
+                now,
                 counts["files"],
                 counts["loaded"],
                 counts["quarantined"],
@@ -222,24 +292,46 @@ def _publish(wh: Warehouse, run_id: str, counts: dict, suite_version: str) -> li
     return years
 
 
+def _who() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
 def load_run(
     db_path: Path | str | Target,
     staging: Path,
     failures: pd.DataFrame,
-    outcomes: list[Outcome],
+    ledger_rows: list,
     run_id: str,
     suite_version: str,
+    *,
+    counts: dict | None = None,
+    gone: list[str] = (),
+    stale_report_ids: list[str] = (),
+    replace_years: list[int] | None = None,
+    retracted: list[dict] = (),
 ) -> dict:
-    """Publish one run. `db_path`: the DuckDB file, unless ETL_WAREHOUSE_URL selects PostgreSQL."""
-    ledger = pd.DataFrame([o.to_dict() for o in outcomes], columns=list(Outcome.__dataclass_fields__))
-    ledger["year"] = ledger["year"].astype("Int32")
-    counts = {"files": len(outcomes)} | {
-        s: int((ledger["status"] == s).sum()) for s in ("loaded", "quarantined", "rejected", "duplicate")
-    }
+    """Publish one run's delta (write, audit, publish). `db_path`: the DuckDB file, unless ETL_WAREHOUSE_URL
+    selects PostgreSQL. `ledger_rows`: the ledger rows the run writes (every staged file's, and those whose
+    outcome changed; etl.outcomes.Outcome records are taken as present files); `gone`: ledger rows to
+    delete; `counts`: the snapshot's, for run_log (default: those of `ledger_rows`)."""
+    rows = [r if isinstance(r, dict) else {**r.to_dict(), "present": True} for r in ledger_rows]
+    ledger = pd.DataFrame(rows, columns=list(LEDGER_SCHEMA.names))
+    if counts is None:
+        counts = {"files": len(ledger)} | {
+            s: int((ledger["status"] == s).sum()) for s in ("loaded", "quarantined", "rejected", "duplicate")
+        }
+    for col in ("year", "n_unresolved"):
+        ledger[col] = ledger[col].astype("Int32")
+    ledger["present"] = ledger["present"].astype("boolean")
     target = resolve(db_path)
     with connect(target) as wh:
-        _stage(wh, staging, failures, ledger)
+        _stage(wh, staging, failures, ledger, list(gone), list(stale_report_ids))
         pause_point("staged")
         _audit(wh)
-        years = _publish(wh, run_id, counts, suite_version)
+        years = _publish(wh, run_id, counts, suite_version, replace_years, list(retracted))
     return {"years": years, **counts, "warehouse": target.describe()}

@@ -4,13 +4,21 @@ The Airflow DAG calls these one task each (parse mapped over batches); `run()` c
 `python -m etl run`. Each stage reads the previous stage's files under the run folder and writes its own, so
 any stage can be re-run alone and a re-run overwrites exactly what it wrote.
 
+Runs are incremental (etl.incremental): extract plans against the warehouse's published ledger, parse
+reads only what the parse cache lacks, and load republishes only the issuer-year slots the run's new or
+changed files fall into. A run over an unchanged landing area parses nothing and writes nothing.
+
 <workdir>/runs/<run_id>/
-    manifest.json            extract: every landing file (sha256, format), exact duplicates, batches
-    batches/batch-NNNN.json  extract: the files of one parse batch
+    manifest.json            extract: every landing file (sha256, format, input key), exact duplicates,
+                             batches, the plan (delta / reuse / missing / renamed / retract)
+    published_ledger.parquet extract: the published ledger the plan was made against
+    batches/batch-NNNN.json  extract: the files of one parse batch (only the parse cache's misses)
     parsed/batch-NNNN.jsonl  parse: one line per file, a ParsedReport or a rejection reason
-    staging/{reports,cells}/year=YYYY/*.parquet   transform: the fact tables
+    staged.json              transform: the files staged (delta + the members of their slots)
+    staging/{reports,cells}/year=YYYY/*.parquet   transform: the fact tables of the staged reports
     validation/failures.parquet                   validate: every (report, rule) that failed
-    outcome.json             load: the file ledger and counts, as published
+    outcome.json             load: the whole ledger's snapshot, counts, what was published
+<workdir>/store/             the parse cache (etl.parse.cache) and the landing's stat cache
 <workdir>/warehouse.duckdb   load + marts (or PostgreSQL when ETL_WAREHOUSE_URL is set)
 <workdir>/dashboard.html     marts: the static province dashboard
 """
@@ -51,56 +59,138 @@ def _read_json(path: Path):
 
 
 # -- extract -----------------------------------------------------------------------------------------------
-def extract(run_id: str, landing: str | None = None, workdir: str | None = None) -> dict:
-    from etl.extract import scan_landing
+def extract(
+    run_id: str,
+    landing: str | None = None,
+    workdir: str | None = None,
+    years: list[int] | None = None,
+    rebuild: bool = False,
+    retract: list[str] | None = None,
+    retract_reason: str | None = None,
+) -> dict:
+    """Scan the landing area and plan the run against the published ledger (etl.incremental): batches hold
+    only the files the parse cache does not have.
 
+    `rebuild` republishes the year partitions `years` (all years when None) from the parse cache even when
+    nothing changed (a backfill); `retract` names published files, gone from the landing area, whose facts
+    this run removes (`python -m etl retract`)."""
+    from etl.corrections import load_corrections
+    from etl.extract import scan_landing
+    from etl.incremental import cache_key_of, corrections_digest, input_key, plan, read_ledger
+    from etl.parse.cache import ParseCache
+    from etl.transform import report_id
+    from etl.warehouse import resolve
+
+    if years and not rebuild:
+        raise ValueError("years name the partitions to rebuild: pass rebuild=True with them")
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
     run_dir = settings.workdir / "runs" / safe_run_id(run_id)
+    store = settings.store_dir
+    stat_path = store / "stat" / (_landing_key(settings.landing_dir) + ".json")
+    stat_cache = _read_json(stat_path) if stat_path.exists() else {}
     refused: list = []  # landing entries that cannot be parsed (FIFOs, symlinks out of the root, …)
-    files = scan_landing(settings.landing_dir, refused)
-    first_by_sha: dict[str, str] = {}
-    unique, duplicates = [], {}
-    for f in files:
-        if f.sha256 in first_by_sha:
-            duplicates[f.path] = first_by_sha[f.sha256]
-        else:
-            first_by_sha[f.sha256] = f.path
-            unique.append(f)
+    files = scan_landing(settings.landing_dir, refused, stat_cache)
+    _write_json(stat_path, stat_cache)
+    ledger = read_ledger(resolve(settings.warehouse_path))
+    corrections = load_corrections(settings.corrections_file)
+    suites = suite_version()
+    keys = {
+        f.path: input_key(suites, corrections_digest(corrections.get(report_id(f.sha256), {}))) for f in files
+    }
+    decided = plan(
+        files,
+        ledger,
+        keys,
+        rebuild_years=[int(y) for y in years] if years else None,
+        rebuild_all=rebuild and not years,
+        retract=retract or (),
+        refused=[f.path for f, _ in refused],
+    )
+    cache = ParseCache(store)
+    delta = set(decided.delta)
+    to_parse = [f for f in decided.unique if f.path in delta and not cache.has(cache_key_of(f))]
     batches = []
-    for i in range(0, len(unique), settings.batch_size):
+    for i in range(0, len(to_parse), settings.batch_size):
         path = run_dir / "batches" / f"batch-{i // settings.batch_size:04d}.json"
-        chunk = unique[i : i + settings.batch_size]
+        chunk = to_parse[i : i + settings.batch_size]
         _write_json(
             path,
             {
                 "run_dir": str(run_dir),
                 "landing": str(settings.landing_dir),
+                "store": str(store),
                 "files": [f.to_dict() for f in chunk],
             },
         )
         batches.append(str(path))
+    _write_ledger_snapshot(run_dir / "published_ledger.parquet", ledger)
     _write_json(
         run_dir / "manifest.json",
         {
             "run_id": run_dir.name,
             "landing": str(settings.landing_dir),
             "workdir": str(settings.workdir),
+            "store": str(store),
+            "suite_version": suites,
             "files": [f.to_dict() for f in files] + [f.to_dict() for f, _ in refused],
-            "duplicates": duplicates,
+            "input_keys": keys,
+            "duplicates": decided.duplicates,
             "refused": {f.path: reason for f, reason in refused},
             "batches": batches,
+            "plan": decided.to_dict(),
+            "retract_reason": retract_reason,
         },
     )
     n_files = len(files) + len(refused)
-    return {"run_id": run_dir.name, "run_dir": str(run_dir), "batches": batches, "n_files": n_files}
+    return {
+        "run_id": run_dir.name,
+        "run_dir": str(run_dir),
+        "batches": batches,
+        "n_files": n_files,
+        "n_delta": len(decided.delta),
+        "n_parse": len(to_parse),
+    }
+
+
+def _landing_key(landing: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(str(landing).encode("utf-8")).hexdigest()[:16]
+
+
+def _write_ledger_snapshot(path: Path, ledger: dict[str, dict]) -> None:
+    """The published ledger as the run planned against it: transform and load read this, not the
+    warehouse again, so the stages of one run agree on what was published."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from etl.load import LEDGER_SCHEMA
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = list(ledger.values())
+    table = pa.Table.from_pylist(rows, schema=LEDGER_SCHEMA) if rows else LEDGER_SCHEMA.empty_table()
+    pq.write_table(table, path)
+
+
+def _read_ledger_snapshot(run: Path) -> dict[str, dict]:
+    import pyarrow.parquet as pq
+
+    path = run / "published_ledger.parquet"
+    if not path.exists():
+        return {}
+    return {r["source_file"]: r for r in pq.read_table(path).to_pylist()}
 
 
 # -- parse -------------------------------------------------------------------------------------------------
 def parse_batch(batch_path: str) -> str:
+    """Parse one batch of files in a capped worker; every result goes into the parse cache (the run's
+    parsed/*.jsonl keeps them too, with their timings, for the run's record)."""
+    from etl.parse.cache import ParseCache, cache_key
     from etl.parse.isolation import IsolatedParser
 
     batch = _read_json(Path(batch_path))
     landing = Path(batch["landing"])
+    cache = ParseCache(Path(batch["store"]))
     out = Path(batch["run_dir"]) / "parsed" / (Path(batch_path).stem + ".jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".jsonl.tmp")
@@ -108,11 +198,11 @@ def parse_batch(batch_path: str) -> str:
     with tmp.open("w", encoding="utf-8") as f, IsolatedParser() as parser:
         for d in batch["files"]:
             src = SourceFile(**d)
-            record: dict = {"file": d}
             # {"report": …} or {"rejected": reason}, and parse_ms (observability, benchmarks)
-            record.update(parser.parse(landing / src.path, src.file_format))
-            record.pop("traceback", None)
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            result = parser.parse(landing / src.path, src.file_format)
+            result.pop("traceback", None)
+            cache.put(cache_key(src.sha256, src.file_format), result)
+            f.write(json.dumps({"file": d, **result}, ensure_ascii=False) + "\n")
     tmp.replace(out)
     return str(out)
 
@@ -131,27 +221,78 @@ def _iter_parsed(run_dir: Path):
                 yield json.loads(line)
 
 
+def _partners(pages: dict[str, str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for att, page in pages.items():
+        out.setdefault(att, []).append(page)
+        out.setdefault(page, []).append(att)
+    return out
+
+
 # -- transform ---------------------------------------------------------------------------------------------
 def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
+    """Staging for the run's delta and every published member of the issuer-year slots it falls into
+    (etl.incremental), read from the parse cache. `parsed_paths` (the parse tasks' outputs) are in the
+    cache already; the argument keeps the DAG's data dependency explicit."""
     from etl.corrections import load_corrections
-    from etl.transform import reset_staging, write_facts
+    from etl.incremental import slot_members, slot_of
+    from etl.parse.cache import ParseCache, cache_key
+    from etl.transform import report_id, reset_staging, write_facts
 
     run = Path(run_dir)
-    corrections = load_corrections(load_settings().corrections_file)
+    manifest = _read_json(run / "manifest.json")
+    settings = _run_settings(run)
+    corrections = load_corrections(settings.corrections_file)
+    cache = ParseCache(Path(manifest["store"]))
+    files = {f["path"]: f for f in manifest["files"]}
+    plan = manifest["plan"]
+    ledger = _read_ledger_snapshot(run)
+
+    def source(path: str) -> SourceFile:
+        if path in files:
+            return SourceFile(**files[path])
+        row = ledger[path]  # a published file no longer in the landing area: what the ledger knows of it
+        return SourceFile(path=path, sha256=row["sha256"], size=0, file_format=row["file_format"])
+
+    def record(src: SourceFile) -> dict:
+        rec = cache.get(cache_key(src.sha256, src.file_format))
+        if rec is None:
+            raise LedgerError(
+                f"{src.path}: no parse result in the cache {cache.root} (store lost?): run with rebuild, "
+                "or retract the file if it is gone from the landing area"
+            )
+        return rec
+
+    staged: dict[str, dict] = {}
+    slots = set()
+    for path in plan["delta"]:
+        src = source(path)
+        rec = staged[path] = record(src)
+        if "report" in rec:
+            meta = rec["report"]["meta"]
+            slots.add(slot_of(meta["issuer"], meta["year"], report_id(src.sha256)))
+    for path in plan["retract"]:
+        row = ledger[path]
+        if row["report_id"]:
+            slots.add(slot_of(row["issuer"], row["year"], row["report_id"]))
+    gone = set(plan["retract"]) | set(plan["renamed"]) | set(manifest["duplicates"])
+    partners = _partners(fetched_pages(manifest["files"]))
+    for path in slot_members(slots, ledger, exclude=set(staged) | gone, partners=partners):
+        staged[path] = record(source(path))
     staging = run / "staging"
     reset_staging(staging)
-    paths = (
-        sorted(parsed_paths)
-        if parsed_paths
-        else sorted(str(p) for p in (run / "parsed").glob("batch-*.jsonl"))
+    size = settings.batch_size
+    parsed = [(source(p), ParsedReport.from_dict(r["report"])) for p, r in staged.items() if "report" in r]
+    for i in range(0, len(parsed), size):
+        write_facts(parsed[i : i + size], staging, part=f"stage-{i // size:04d}", corrections=corrections)
+    _write_json(
+        run / "staged.json",
+        {
+            "paths": list(staged),
+            "rejected": {p: r["rejected"] for p, r in staged.items() if "rejected" in r},
+            "missing_sources": {p: source(p).to_dict() for p in staged if p not in files},
+        },
     )
-    for path in paths:
-        with open(path, encoding="utf-8") as f:
-            records = [json.loads(line) for line in f]
-        parsed = [
-            (SourceFile(**r["file"]), ParsedReport.from_dict(r["report"])) for r in records if "report" in r
-        ]
-        write_facts(parsed, staging, part=Path(path).stem, corrections=corrections)
     return str(staging)
 
 
@@ -178,66 +319,130 @@ def suite_version() -> str:
 
 
 # -- load --------------------------------------------------------------------------------------------------
-def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
-    from etl.transform import report_id
+def _staged_outcomes(run: Path, manifest: dict, staged: dict, failures) -> tuple[list[Outcome], dict]:
+    """Loaded / quarantined / duplicate / rejected for the reports this run staged (etl.outcomes)."""
+    import pyarrow.dataset as ds
 
-    fmt = {f["path"]: f for f in manifest["files"]}
     blocking = (
         failures[failures["severity"] == "blocking"]
         .groupby("report_id")["rule_id"]
         .agg(lambda s: tuple(dict.fromkeys(s)))
     )
-    outcomes, candidates = [], []
-    for rec in _iter_parsed(run):
-        f = rec["file"]
-        if "rejected" in rec:
-            outcomes.append(Outcome(f["path"], f["sha256"], f["file_format"], "rejected", rec["rejected"]))
-            continue
-        rep = rec["report"]
-        rid = report_id(f["sha256"])
-        candidates.append(
-            Candidate(
-                f["path"],
-                f["sha256"],
-                f["file_format"],
-                rid,
-                rep["meta"]["issuer"],
-                rep["meta"]["year"],
-                len(rep["unresolved"]),
-                blocking.get(rid, ()),
-            )
-        )
-    pages = fetched_pages(manifest["files"])
-    outcomes += decide(candidates, pages)
-    outcomes = counted_with_partner(outcomes, pages)
-    for path, first in manifest["duplicates"].items():
-        f = fmt[path]
-        outcomes.append(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"))
-    for path, reason in manifest.get("refused", {}).items():  # met by extract, never parsed
+    fmt = {f["path"]: f for f in manifest["files"]} | staged["missing_sources"]
+    outcomes = []
+    for path, reason in staged["rejected"].items():
         f = fmt[path]
         outcomes.append(Outcome(path, f["sha256"], f["file_format"], "rejected", reason))
-    return outcomes
+    candidates = []
+    reports_dir = run / "staging" / "reports"
+    if any(reports_dir.rglob("*.parquet")):
+        cols = ["source_file", "sha256", "file_format", "report_id", "issuer", "year", "n_unresolved"]
+        table = ds.dataset(reports_dir, partitioning="hive").to_table(columns=cols).to_pylist()
+        for r in table:
+            candidates.append(
+                Candidate(
+                    r["source_file"],
+                    r["sha256"],
+                    r["file_format"],
+                    r["report_id"],
+                    r["issuer"],
+                    r["year"],
+                    r["n_unresolved"],
+                    blocking.get(r["report_id"], ()),
+                )
+            )
+    pages = fetched_pages(manifest["files"])
+    outcomes += decide(candidates, pages)
+    by_id = {c.report_id: c for c in candidates}
+    return counted_with_partner(outcomes, pages), by_id
+
+
+def _ledger(run: Path, manifest: dict, failures) -> tuple[dict[str, dict], list[Outcome]]:
+    """The whole published ledger after this run (path -> row), and the outcomes of the snapshot's files."""
+    staged = _read_json(run / "staged.json")
+    outcomes, by_id = _staged_outcomes(run, manifest, staged, failures)
+    old = _read_ledger_snapshot(run)
+    keys = manifest["input_keys"]
+    present = {f["path"] for f in manifest["files"]}
+    fmt = {f["path"]: f for f in manifest["files"]}
+    plan = manifest["plan"]
+    ledger: dict[str, dict] = {}
+
+    def add(o: Outcome, key: str | None, issuer=None, n_unresolved=None, rule_ids=None) -> None:
+        ledger[o.source_file] = {
+            **o.to_dict(),
+            "issuer": issuer,
+            "n_unresolved": n_unresolved,
+            "rule_ids": rule_ids,
+            "input_key": key,
+            "present": o.source_file in present,
+        }
+
+    for o in outcomes:
+        c = by_id.get(o.report_id) if o.report_id else None
+        key = keys.get(o.source_file) or (old.get(o.source_file) or {}).get("input_key")
+        if c is None:
+            add(o, key)
+        else:
+            add(o, key, c.issuer, c.n_unresolved, ",".join(c.rule_ids) or None)
+    for path in plan["reuse"]:
+        if path not in ledger:
+            ledger[path] = {**old[path], "present": True}
+    for path in plan["missing"]:
+        if path not in ledger:
+            ledger[path] = {**old[path], "present": False}
+    for path, first in manifest["duplicates"].items():
+        f = fmt[path]
+        add(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"), None)
+    for path, reason in manifest.get("refused", {}).items():  # met by extract, never parsed
+        f = fmt[path]
+        add(Outcome(path, f["sha256"], f["file_format"], "rejected", reason), None)
+    snapshot = [
+        Outcome(*(row[c] for c in Outcome.__dataclass_fields__)) for row in ledger.values() if row["present"]
+    ]
+    return ledger, snapshot
 
 
 def load(run_dir: str) -> dict:
+    """Publish the run's delta (etl.load.load_run); a run that changed nothing does not touch the warehouse
+    (so it stays byte-identical), and says so."""
     import pandas as pd
 
+    from etl.incremental import ledger_changes
     from etl.load import load_run
 
     run = Path(run_dir)
     manifest = _read_json(run / "manifest.json")
+    plan = manifest["plan"]
     failures = pd.read_parquet(run / "validation" / "failures.parquet")
-    outcomes = _outcomes(run, manifest, failures)
+    ledger, outcomes = _ledger(run, manifest, failures)
     if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
         raise LedgerError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
-    result = load_run(
-        _run_settings(run).warehouse_path,
-        run / "staging",
-        failures,
-        outcomes,
-        manifest["run_id"],
-        suite_version(),
-    )
+    old = _read_ledger_snapshot(run)
+    upsert, delete = ledger_changes(ledger, old)
+    staged = _read_json(run / "staged.json")["paths"]
+    write = {r["source_file"]: r for r in upsert} | {p: ledger[p] for p in staged}
+    counts = summary(outcomes)["counts"]
+    if write or delete:
+        result = load_run(
+            _run_settings(run).warehouse_path,
+            run / "staging",
+            failures,
+            list(write.values()),
+            manifest["run_id"],
+            suite_version(),
+            counts=counts,
+            gone=delete,
+            stale_report_ids=plan["stale_report_ids"],
+            replace_years=plan["rebuild_years"],
+            retracted=[
+                {**old[p], "reason": manifest.get("retract_reason")} for p in plan["retract"] if p in old
+            ],
+        )
+        published = True
+    else:
+        result = {"years": [], **counts, "warehouse": None}
+        published = False
     _write_json(
         run / "outcome.json",
         {
@@ -245,17 +450,35 @@ def load(run_dir: str) -> dict:
             "landing": manifest["landing"],
             "outcomes": [o.to_dict() for o in outcomes],
             **summary(outcomes),
+            "published": published,
+            "incremental": {
+                "parsed": sum(len(_read_json(Path(b))["files"]) for b in manifest["batches"]),
+                "reused": len(plan["reuse"]),
+                "delta": len(plan["delta"]),
+                "restaged": len(staged),
+                "ledger_rows_written": len(write),
+                "retracted": plan["retract"],
+                "missing": plan["missing"],
+                "renamed": plan["renamed"],
+                "years": result["years"],
+            },
         },
     )
-    return result
+    return {**result, "published": published}
 
 
 # -- marts -------------------------------------------------------------------------------------------------
 def build_marts(run_dir: str) -> dict:
+    """Rebuild the marts and the dashboard after a publish; a run that published nothing leaves them (and
+    the warehouse file) as they are."""
     from etl.dashboard import write_dashboard
     from etl.load import build_marts as _build
 
     settings = _run_settings(Path(run_dir))
+    outcome = Path(run_dir) / "outcome.json"
+    dashboard = settings.workdir / "dashboard.html"
+    if outcome.exists() and not _read_json(outcome).get("published", True) and dashboard.exists():
+        return {"run_dir": run_dir, "skipped": "nothing published", "dashboard": str(dashboard)}
     result = _build(settings.warehouse_path)
     fetched = _last_fetch(Path(run_dir))
     dashboard = write_dashboard(settings.warehouse_path, settings.workdir / "dashboard.html", fetched)
@@ -276,7 +499,7 @@ def summarize(run_dir: str) -> dict:
     run = Path(run_dir)
     outcome = _read_json(run / "outcome.json")
     settings = _run_settings(run)
-    keep = ("loaded", "quarantined", "rejected", "duplicates", "counts")
+    keep = ("loaded", "quarantined", "rejected", "duplicates", "counts", "published", "incremental")
     failures_path = run / "validation" / "failures.parquet"
     if failures_path.exists():
         import pyarrow.compute as pc
@@ -291,7 +514,7 @@ def summarize(run_dir: str) -> dict:
     fetched = _last_fetch(run)
     return {
         "run_id": outcome["run_id"],
-        **{k: outcome[k] for k in keep},
+        **{k: outcome[k] for k in keep if k in outcome},
         **warnings,
         **{k: str(p) for k, p in links.items() if p.exists()},
         "mart": mart_rows(settings.warehouse_path),
@@ -304,15 +527,27 @@ def latest_run_dir(workdir: Path) -> Path | None:
     return max(runs, key=lambda p: (p / "outcome.json").stat().st_mtime) if runs else None
 
 
-def run(landing: str | None = None, workdir: str | None = None, run_id: str | None = None) -> dict:
-    """Every stage in-process, same functions and files as the DAG; one run per workdir at a time."""
+def run(
+    landing: str | None = None,
+    workdir: str | None = None,
+    run_id: str | None = None,
+    years: list[int] | None = None,
+    rebuild: bool = False,
+    retract: list[str] | None = None,
+    retract_reason: str | None = None,
+) -> dict:
+    """Every stage in-process, same functions and files as the DAG; one run per workdir at a time. Parse
+    batches run ETL_PARSE_WORKERS at a time (each in its own capped worker process)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from etl.lock import workdir_lock
 
     run_id = run_id or new_run_id()
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
     with workdir_lock(settings.workdir, run_id, settings.run_lock_wait_s):
-        plan = extract(run_id, landing, workdir)
-        parsed = [parse_batch(b) for b in plan["batches"]]
+        plan = extract(run_id, landing, workdir, years, rebuild, retract, retract_reason)
+        with ThreadPoolExecutor(max_workers=settings.parse_workers) as pool:
+            parsed = list(pool.map(parse_batch, plan["batches"]))
         transform(plan["run_dir"], parsed)
         validate(plan["run_dir"])
         load(plan["run_dir"])

@@ -138,12 +138,14 @@ def test_a_full_disk_during_the_parquet_write_leaves_the_warehouse_untouched(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(etl.transform.ds, "write_dataset", full_disk)
+    # a rebuild: an unchanged landing area would otherwise stage nothing (the run is incremental)
     with pytest.raises(OSError, match="No space left"):
-        pipeline.run(landing=str(landing), workdir=str(work), run_id="disk-full")
+        pipeline.run(landing=str(landing), workdir=str(work), run_id="disk-full", rebuild=True)
     assert checksums(db) == before
     assert not (work / "runs" / "disk-full" / "outcome.json").exists()
     monkeypatch.setattr(etl.transform.ds, "write_dataset", real)
-    pipeline.run(landing=str(landing), workdir=str(work), run_id="after")  # space again: the run goes on
+    # space again: the run goes on
+    pipeline.run(landing=str(landing), workdir=str(work), run_id="after", rebuild=True)
     assert checksums(db) == before
 
 

@@ -136,7 +136,26 @@ CREATE TABLE IF NOT EXISTS file_outcome (
     detail       VARCHAR,            -- reason, rule ids, or the file it duplicates
     report_id    VARCHAR,
     year         INTEGER,
-    run_id       VARCHAR NOT NULL
+    issuer       VARCHAR,            -- the issuer-year slot a parsed report competed in
+    n_unresolved INTEGER,
+    rule_ids     VARCHAR,            -- blocking rules it broke, comma-separated
+    input_key    VARCHAR,            -- parser version + suite version + its corrections (etl.incremental)
+    present      BOOLEAN NOT NULL,   -- in the landing area at the last run; FALSE: kept until retracted
+    run_id       VARCHAR NOT NULL    -- the run that last wrote this row
+);
+
+-- Files whose facts left the warehouse by `python -m etl retract` (never by a sweep): who, when, why.
+CREATE TABLE IF NOT EXISTS retraction_log (
+    source_file   VARCHAR NOT NULL,
+    sha256        VARCHAR,
+    report_id     VARCHAR,
+    year          INTEGER,
+    issuer        VARCHAR,
+    status        VARCHAR,            -- its outcome before the retraction
+    reason        VARCHAR,
+    retracted_by  VARCHAR NOT NULL,
+    retracted_at  TIMESTAMP NOT NULL,
+    run_id        VARCHAR NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS run_log (
