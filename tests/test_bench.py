@@ -47,6 +47,8 @@ def test_bench_runs_every_stage_and_reports(tmp_path):
     assert result["n_reports"] == 40 and result["scale_reports"] == 3000
     assert result["parse_text_html_floor_ratio"] > 1  # parsing costs more than decoding plus one regex
     assert result["valid_quarantined"] == 0
+    assert result["incremental_rerun_warehouse_identical"] is True  # the unchanged second run wrote nothing
+    assert 0 < result["incremental_rerun_ratio"] < 1
     if result["ocr_cells_exact_pct"] is not None:  # None without a CJK font to render generated PDFs
         assert result["ocr_cells_wrong_unflagged"] == 0
     doc = (tmp_path / "bench.md").read_text(encoding="utf-8")
