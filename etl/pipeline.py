@@ -423,7 +423,37 @@ def load(run_dir: str) -> dict:
     staged = _read_json(run / "staged.json")["paths"]
     write = {r["source_file"]: r for r in upsert} | {p: ledger[p] for p in staged}
     counts = summary(outcomes)["counts"]
-    if write or delete:
+    published = bool(write or delete)
+
+    def outcome_doc(years: list[int]) -> dict:
+        return {
+            "run_id": manifest["run_id"],
+            "landing": manifest["landing"],
+            "outcomes": [o.to_dict() for o in outcomes],
+            **summary(outcomes),
+            "published": published,
+            "incremental": {
+                "parsed": sum(len(_read_json(Path(b))["files"]) for b in manifest["batches"]),
+                "reused": len(plan["reuse"]),
+                "delta": len(plan["delta"]),
+                "restaged": len(staged),
+                "ledger_rows_written": len(write),
+                "retracted": plan["retract"],
+                "missing": plan["missing"],
+                "renamed": plan["renamed"],
+                "years": years,
+            },
+        }
+
+    # The run's record is written before the publish and renamed into place after it: every write that
+    # can fail (a full disk) happens before the commit, so a failed load has published nothing.
+    pending = run / "outcome.json.pending"
+    years = {r["year"] for r in write.values() if r.get("year")} | set(plan["rebuild_years"] or ())
+    _write_json(pending, outcome_doc(sorted(years)))
+    if not published:
+        pending.replace(run / "outcome.json")
+        return {"years": [], **counts, "warehouse": None, "published": False}
+    try:
         result = load_run(
             _run_settings(run).warehouse_path,
             run / "staging",
@@ -439,32 +469,11 @@ def load(run_dir: str) -> dict:
                 {**old[p], "reason": manifest.get("retract_reason")} for p in plan["retract"] if p in old
             ],
         )
-        published = True
-    else:
-        result = {"years": [], **counts, "warehouse": None}
-        published = False
-    _write_json(
-        run / "outcome.json",
-        {
-            "run_id": manifest["run_id"],
-            "landing": manifest["landing"],
-            "outcomes": [o.to_dict() for o in outcomes],
-            **summary(outcomes),
-            "published": published,
-            "incremental": {
-                "parsed": sum(len(_read_json(Path(b))["files"]) for b in manifest["batches"]),
-                "reused": len(plan["reuse"]),
-                "delta": len(plan["delta"]),
-                "restaged": len(staged),
-                "ledger_rows_written": len(write),
-                "retracted": plan["retract"],
-                "missing": plan["missing"],
-                "renamed": plan["renamed"],
-                "years": result["years"],
-            },
-        },
-    )
-    return {**result, "published": published}
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    pending.replace(run / "outcome.json")
+    return {**result, "published": True}
 
 
 # -- marts -------------------------------------------------------------------------------------------------
@@ -473,11 +482,13 @@ def build_marts(run_dir: str) -> dict:
     the warehouse file) as they are."""
     from etl.dashboard import write_dashboard
     from etl.load import build_marts as _build
+    from etl.warehouse.marts import marts_fresh
 
     settings = _run_settings(Path(run_dir))
     outcome = Path(run_dir) / "outcome.json"
     dashboard = settings.workdir / "dashboard.html"
-    if outcome.exists() and not _read_json(outcome).get("published", True) and dashboard.exists():
+    published = not outcome.exists() or _read_json(outcome).get("published", True)
+    if not published and dashboard.exists() and marts_fresh(settings.warehouse_path):
         return {"run_dir": run_dir, "skipped": "nothing published", "dashboard": str(dashboard)}
     result = _build(settings.warehouse_path)
     fetched = _last_fetch(Path(run_dir))

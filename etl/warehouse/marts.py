@@ -12,15 +12,35 @@ BI_VIEWS = ("bi_province_year", "bi_agency_year", "bi_reconciliation", "bi_repor
 
 
 def build_marts(db_path: Path | str | Target) -> dict:
-    """Drop and recreate every mart and BI view; readers see the old marts or the new ones."""
+    """Drop and recreate every mart and BI view; readers see the old marts or the new ones. The meta row
+    `marts_after_run` names the last publishing run the marts include (see marts_fresh)."""
     with connect(resolve(db_path)) as wh:
         with wh.transaction():
             wh.run_script("marts.sql")
+            wh.execute("DELETE FROM meta WHERE key = 'marts_after_run'")
+            wh.execute(
+                "INSERT INTO meta (key, value) SELECT 'marts_after_run', run_id FROM run_log "
+                "ORDER BY finished_at DESC, run_id DESC LIMIT 1"
+            )
         counts = {t: wh.fetchall(f"SELECT count(*) FROM {t}")[0][0] for t in MART_TABLES}
     return {
         "mart_province_year_rows": counts["mart_province_year"],
         **{f"{t}_rows": n for t, n in counts.items() if t != "mart_province_year"},
     }
+
+
+def marts_fresh(db_path: Path | str | Target) -> bool:
+    """The marts were built after the last publish (a run that failed between its publish and its marts,
+    e.g. on a full disk, leaves them stale: the next run rebuilds them even when it publishes nothing)."""
+    target = resolve(db_path)
+    if target.duckdb_path is not None and not target.duckdb_path.exists():
+        return False
+    with connect(target, read_only=True) as wh:
+        if not {"meta", "run_log"} <= set(wh.tables()):
+            return False
+        last = wh.fetchone("SELECT run_id FROM run_log ORDER BY finished_at DESC, run_id DESC LIMIT 1")
+        built = wh.fetchone("SELECT value FROM meta WHERE key = 'marts_after_run'")
+    return last is not None and built is not None and built[0] == last[0]
 
 
 def _sort_key(row: dict[str, Any], keys: tuple[str, ...]) -> tuple:
