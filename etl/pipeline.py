@@ -263,33 +263,46 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
             )
         return rec
 
-    staged: dict[str, dict] = {}
+    # Records are read twice (slots first, facts second) rather than held: at 150,000 reports the parsed
+    # records of a run would take gigabytes; staging is written a batch at a time.
+    staged: list[str] = []
+    rejected: dict[str, str] = {}
     slots = set()
     for path in plan["delta"]:
         src = source(path)
-        rec = staged[path] = record(src)
+        rec = record(src)
+        staged.append(path)
         if "report" in rec:
             meta = rec["report"]["meta"]
             slots.add(slot_of(meta["issuer"], meta["year"], report_id(src.sha256)))
+        else:
+            rejected[path] = rec["rejected"]
     for path in plan["retract"]:
         row = ledger[path]
         if row["report_id"]:
             slots.add(slot_of(row["issuer"], row["year"], row["report_id"]))
     gone = set(plan["retract"]) | set(plan["renamed"]) | set(manifest["duplicates"])
     partners = _partners(fetched_pages(manifest["files"]))
-    for path in slot_members(slots, ledger, exclude=set(staged) | gone, partners=partners):
-        staged[path] = record(source(path))
+    staged += slot_members(slots, ledger, exclude=set(staged) | gone, partners=partners)
     staging = run / "staging"
     reset_staging(staging)
     size = settings.batch_size
-    parsed = [(source(p), ParsedReport.from_dict(r["report"])) for p, r in staged.items() if "report" in r]
-    for i in range(0, len(parsed), size):
-        write_facts(parsed[i : i + size], staging, part=f"stage-{i // size:04d}", corrections=corrections)
+    reports = [p for p in staged if p not in rejected]
+    for i in range(0, len(reports), size):
+        chunk = []
+        for path in reports[i : i + size]:
+            src = source(path)
+            rec = record(src)
+            if "report" in rec:
+                chunk.append((src, ParsedReport.from_dict(rec["report"])))
+            else:  # a slot member published as rejected cannot be: slot_members takes parsed reports only
+                rejected[path] = rec["rejected"]
+        write_facts(chunk, staging, part=f"stage-{i // size:04d}", corrections=corrections)
     _write_json(
         run / "staged.json",
         {
-            "paths": list(staged),
-            "rejected": {p: r["rejected"] for p, r in staged.items() if "rejected" in r},
+            "paths": staged,
+            "rejected": rejected,
             "missing_sources": {p: source(p).to_dict() for p in staged if p not in files},
         },
     )
