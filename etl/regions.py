@@ -257,6 +257,11 @@ def is_division(name: str) -> bool:
     return _normalize(name) in _index().full
 
 
+def is_county(name: str) -> bool:
+    """True for the full name of a county-level division (遂昌县, 鼓楼区), whichever of its namesakes."""
+    return any(r.level == "county" for r in _index().full.get(_normalize(name), ()))
+
+
 def _within(inner: Region, outer: Region) -> bool:
     return inner.adcode == outer.adcode or outer.adcode in _index().ancestors[inner.adcode]
 
