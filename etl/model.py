@@ -38,6 +38,7 @@ class SourceFile:
     fetched_at: str | None = None
     fetch_version: int | None = None
     page_url: str | None = None
+    hints: dict | None = None  # the fetch manifest's issuer / adcode / year hints (evidence for metadata)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
