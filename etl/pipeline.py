@@ -205,6 +205,7 @@ def _outcomes(run: Path, manifest: dict, failures) -> list[Outcome]:
                 rep["meta"]["year"],
                 len(rep["unresolved"]),
                 blocking.get(rid, ()),
+                Candidate.fingerprint(rep["cells"]),
             )
         )
     pages = fetched_pages(manifest["files"])
