@@ -121,6 +121,11 @@ def _short_forms(name: str, level: str) -> set[str]:
     return set()
 
 
+def short_forms(name: str, level: str) -> set[str]:
+    """Everyday forms of a division's name (see _short_forms); for tools that build trap names."""
+    return _short_forms(name, level)
+
+
 def walk() -> Iterable[tuple[Region, tuple[str, ...]]]:
     """Every division with the adcodes of its ancestors."""
     for prov in AREAS:

@@ -60,13 +60,13 @@ _CJK_SPACE = re.compile(r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff])")
 # Who compiled the report: "本报告由淮安市人民政府办公室根据…编制", "区管委会办公室编制完成了本报告",
 # "市科委编制了 2024 年度…报告", "某某街道办事处根据《条例》要求编制本报告", "由某某镇人民政府负责编制".
 _COMPILED_BY = re.compile(
-    r"报告由(?P<a>[\u4e00-\u9fff()]{2,30}?)(?:根据|依据|按照|依照|负责|编制|组织)"
-    r"|(?:^|(?<=[。；;！？\n]))(?P<c>[\u4e00-\u9fff()]{2,30}?)(?:根据|依据|按照|依照)[^。\n]{0,80}?编制(?:完成)?了?"
+    r"(?:报告|[，,])由(?P<a>[\u4e00-\u9fff()]{2,30}?)(?:根据|依据|按照|依照|负责|编制|组织)"
+    r"|(?:^|(?<=[。；;！？\n，,]))(?P<c>[\u4e00-\u9fff()]{2,30}?)(?:根据|依据|按照|依照)[^。\n]{0,80}?编制(?:完成)?了?"
     r"(?:本|此|该)?(?:年度)?报告"
     r"|(?P<b>[\u4e00-\u9fff()]{2,30}?)编制(?:完成)?了?[^。,，\n]{0,20}?报告"
 )
 _ORG_END = re.compile(
-    r"(?:政府|委员会|管委会|局|厅|办公室|委|院|署|中心|办|办事处|联合会|联合社|大队|支队|馆|所|站|会)$"
+    r"(?:政府|委员会|管委会|局|厅|办公室|室|委|院|署|中心|办|办事处|联合会|联合社|大队|支队|馆|所|站|会|队)$"
 )
 # A government's general office compiles the government's report.
 _GOV_OFFICE = re.compile(r"(?:人民)?政府办(?:公室|公厅)?$")
@@ -473,6 +473,10 @@ def _raw_issuer(lines: list[Line], head: str, flat: str, found: _Title | None) -
     org = _compiled_by(flat)
     if found and found.name:
         title = _Found(found.name, found.line, found.line_text, found.how)
+        if org and _needs_place(found.name) and org.endswith(_expand(found.name)) and org != _expand(found.name):
+            # 审计局2022年… compiled by 北京市审计局: the body prints the name the title shortened
+            line, text = _locate(lines, org)
+            return _Found(org, found.line, found.line_text, f"title line; its place from the body (line {line}: {org})")
         if _place_of_line(found.name) is None:
             return title
         # a title that names only the place (the site's header, 某某县 / 2022年…) over a unit's report: the
