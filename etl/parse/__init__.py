@@ -21,7 +21,7 @@ from etl.parse.tables import read_tables
 if TYPE_CHECKING:
     from etl.parse.scan import ScanRead
 
-__all__ = ["parse_bytes", "parse_file"]
+__all__ = ["document_text", "parse_bytes", "parse_file"]
 
 _TEXT_FORMATS = ("text", "markdown", "html")
 
@@ -115,6 +115,15 @@ def parse_bytes(
         narrative=stated_figures(text),
         ocr=ocr,
     )
+
+
+def document_text(path: Path) -> tuple[str, str | None]:
+    """The text and document title a report's reader produces: what metadata extraction reads (and what the
+    line numbers of its evidence count)."""
+    data = path.read_bytes()
+    file_format = detect_format(path, data[:8192])
+    text, title, _, _ = _read_any(data, file_format)
+    return text, title
 
 
 def parse_file(path: Path) -> ParsedReport:

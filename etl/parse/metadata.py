@@ -279,23 +279,29 @@ def _find_title(lines: list[Line], where: str | None = None) -> _Title | None:
             m = _title_in(cand)
             if m is None:
                 continue
+            if m.start("year") >= len(line) and not _clean_name(cand[m.start("pre") : len(line)]):
+                break  # the title is the next line's (this one is chrome before it): found there
             name = _clean_name(m.group("pre") + m.group("post"))
             how = "title line"
             above = clean[i - 1][1] if i > 0 else ""
             same_line = _prefix_tokens(cand[: m.start("pre")])
+            line_no, line_text = where or no, line
             if not name and i > 0 and _ORG_LINE.match(re.sub(r"\s+", "", above)):
-                name, how = re.sub(r"\s+", "", above), f"name on the line above the title (line {clean[i - 1][0]})"
+                name, how = re.sub(r"\s+", "", above), f"the name on its own line above the title (line {no})"
+                line_no, line_text = where or clean[i - 1][0], f"{above} / {line}"
             elif name and _needs_place(name):
                 place = same_line or (_place_of_line(above) if above else None)
                 if place:
                     where_from = "the same line" if same_line else f"the line above (line {clean[i - 1][0]})"
                     name, how = place + name, f"title line; the place printed apart on {where_from}"
+                    if not same_line:
+                        line_no, line_text = where or clean[i - 1][0], f"{above} / {line}"
             return _Title(
                 text=cand[m.start() : m.end()],
                 name=name,
                 year=int(m.group("year")),
-                line=where or no,
-                line_text=line,
+                line=line_no,
+                line_text=line_text,
                 how=how,
             )
     return None
@@ -308,7 +314,7 @@ def _numbered(text: str) -> list[Line]:
 def _locate(lines: list[Line], needle: str) -> tuple[int | str, str]:
     """The first line holding `needle` (spaces ignored; a needle wrapped over lines by its first 8 chars)."""
     key = re.sub(r"\s+", "", needle)
-    for probe in (key, key[:8]):
+    for probe in dict.fromkeys((key, key[:8], key[:4])):
         if not probe:
             break
         for no, t in lines:
