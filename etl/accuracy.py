@@ -65,7 +65,11 @@ class MetaScore:
     def render(self, title: str) -> str:
         head = "| " + title + " | " + " | ".join(META_FIELDS) + " | units filed under their parent |"
         cells = " | ".join(f"{self.right[f]}/{self.scored[f]}" for f in META_FIELDS)
-        rows = [head, "|---" * (len(META_FIELDS) + 2) + "|", f"| {self.reports} reports | {cells} | {self.under_parent} |"]
+        rows = [
+            head,
+            "|---" * (len(META_FIELDS) + 2) + "|",
+            f"| {self.reports} reports | {cells} | {self.under_parent} |",
+        ]
         return "\n".join(rows + [f"- {e}" for e in self.examples])
 
 

@@ -164,7 +164,11 @@ def decide(candidates: list[Candidate], pages: dict[str, str] | None = None) -> 
                 rules = ",".join((CONFLICT_RULE, *keep.rule_ids))
                 what = f"{keep.issuer} {keep.year}" if keep.issuer else "one report"
                 out.append(
-                    _outcome(keep, "quarantined", f"{rules}; {what} is also read from {others} with different cells")
+                    _outcome(
+                        keep,
+                        "quarantined",
+                        f"{rules}; {what} is also read from {others} with different cells",
+                    )
                 )
             else:
                 status = "quarantined" if keep.rule_ids else "loaded"
@@ -219,7 +223,9 @@ def summary(outcomes: list[Outcome]) -> dict:
         "loaded": [o.source_file for o in by if o.status == "loaded"],
         # rule ids only: a conflict's detail goes on after "; " to name the other reports (the ledger keeps it)
         "quarantined": {
-            o.source_file: (o.detail or "").split("; ", 1)[0].split(",") for o in by if o.status == "quarantined"
+            o.source_file: (o.detail or "").split("; ", 1)[0].split(",")
+            for o in by
+            if o.status == "quarantined"
         },
         "rejected": {o.source_file: o.detail for o in by if o.status == "rejected"},
         "duplicates": [o.source_file for o in by if o.status == "duplicate"],

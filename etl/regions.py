@@ -372,7 +372,11 @@ def _resolve_text(name: str, context: str) -> tuple[Region | None, str, list[Reg
         if mentions:
             return None, f"ambiguous: {mentions[0].surface} -> " + _listing(mentions[0].regions), []
         if fragments:
-            return None, f"no administrative division name found ({fragments[0].surface} is part of a longer name)", []
+            return (
+                None,
+                f"no administrative division name found ({fragments[0].surface} is part of a longer name)",
+                [],
+            )
         return None, "no administrative division name found", []
     chosen, used = list(strong[0].regions), [strong[0]]
     for m in [*strong[1:], *(m for m in mentions if not _is_strong(m))]:

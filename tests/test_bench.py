@@ -47,6 +47,14 @@ def test_bench_runs_every_stage_and_reports(tmp_path):
     assert result["n_reports"] == 40 and result["scale_reports"] == 3000
     assert result["parse_text_html_floor_ratio"] > 1  # parsing costs more than decoding plus one regex
     assert result["valid_quarantined"] == 0
+    # metadata per field on the generated corpus (heading classes among it): every field right, no unit
+    # filed under its parent, no issuer-year with two different tables
+    assert (
+        result["metadata_wrong"],
+        result["units_filed_under_parent"],
+        result["issuer_year_conflicts"],
+    ) == (0, 0, 0)
+    assert "issuer 40/40" in result["metadata_fields_right"]
     if result["ocr_cells_exact_pct"] is not None:  # None without a CJK font to render generated PDFs
         assert result["ocr_cells_wrong_unflagged"] == 0
     doc = (tmp_path / "bench.md").read_text(encoding="utf-8")

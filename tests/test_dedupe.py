@@ -20,7 +20,9 @@ from tests.conftest import REAL, SEED
 CELLS = {"t3.new_received.total": 5, "t3.granted.total": 2, "t2.regulation.issued": 0, "t4.review.total": 1}
 
 
-def _cand(name: str, cells: dict | None, fmt: str = "text", issuer: str = "遂昌县人民政府", rules=()) -> Candidate:
+def _cand(
+    name: str, cells: dict | None, fmt: str = "text", issuer: str = "遂昌县人民政府", rules=()
+) -> Candidate:
     fp = None if cells is None else Candidate.fingerprint(cells)
     return Candidate(name, name * 2, fmt, name, issuer, 2021, 0, tuple(rules), fp)
 
@@ -125,6 +127,8 @@ def test_run_quarantines_both_reports_of_a_conflicting_issuer_year(tmp_path: Pat
     q = result["quarantined"]
     assert set(q) == {"a.txt", "b.txt"} and all(CONFLICT_RULE in rules for rules in q.values())
     assert result["duplicates"] == [] and result["loaded"] == []
-    outcome = json.loads(next((tmp_path / "work" / "runs").glob("*/outcome.json")).read_text(encoding="utf-8"))
+    outcome = json.loads(
+        next((tmp_path / "work" / "runs").glob("*/outcome.json")).read_text(encoding="utf-8")
+    )
     details = {o["source_file"]: o["detail"] for o in outcome["outcomes"]}
     assert "b.txt" in details["a.txt"] and "a.txt" in details["b.txt"]

@@ -148,7 +148,10 @@ def _county_reports() -> list[Path]:
 def _units(place: str, n: int = 2) -> list[str]:
     stems = township_stems()
     start = sum(map(ord, place)) % len(stems)
-    return [f"{stems[(start + 3 * k) % len(stems)]}{'镇人民政府' if k % 2 == 0 else '街道办事处'}" for k in range(n)]
+    return [
+        f"{stems[(start + 3 * k) % len(stems)]}{'镇人民政府' if k % 2 == 0 else '街道办事处'}"
+        for k in range(n)
+    ]
 
 
 def _short(unit: str) -> str:
@@ -211,9 +214,18 @@ def test_township_and_its_county_are_two_reports_not_a_duplicate(report: Path):
 @pytest.mark.parametrize(
     ("line", "clean"),
     [
-        ("当前位置：首页 > 政务公开 > 政府信息公开年报 > 遂昌县2022年政府信息公开工作年度报告", "遂昌县2022年政府信息公开工作年度报告"),
-        ("首页政务公开政府信息公开年报遂昌县城关镇人民政府2022年政府信息公开工作年度报告", "遂昌县城关镇人民政府2022年政府信息公开工作年度报告"),
-        ("正文 遂昌县2022年政府信息公开工作年度报告 发布时间：2023-01-02 浏览次数：33", "遂昌县2022年政府信息公开工作年度报告"),
+        (
+            "当前位置：首页 > 政务公开 > 政府信息公开年报 > 遂昌县2022年政府信息公开工作年度报告",
+            "遂昌县2022年政府信息公开工作年度报告",
+        ),
+        (
+            "首页政务公开政府信息公开年报遂昌县城关镇人民政府2022年政府信息公开工作年度报告",
+            "遂昌县城关镇人民政府2022年政府信息公开工作年度报告",
+        ),
+        (
+            "正文 遂昌县2022年政府信息公开工作年度报告 发布时间：2023-01-02 浏览次数：33",
+            "遂昌县2022年政府信息公开工作年度报告",
+        ),
         ("遂昌县2022年政府信息公开工作年度报告 来源：遂昌县人民政府", "遂昌县2022年政府信息公开工作年度报告"),
         ("年度报告", "年度报告"),  # the end of a wrapped title is no chrome
         ("首页", ""),
@@ -230,7 +242,12 @@ def test_notice_of_the_parent_is_not_the_title():
         "发布工作的通知》要求编制发布。本报告由遂昌县城关镇人民政府编制。统计期限为2022年1月1日至2022年12月31日。"
     )
     meta = extract_metadata(text)
-    assert (meta.issuer, meta.year, meta.adcode, meta.scope) == ("遂昌县城关镇人民政府", 2022, "331123", "government")
+    assert (meta.issuer, meta.year, meta.adcode, meta.scope) == (
+        "遂昌县城关镇人民政府",
+        2022,
+        "331123",
+        "government",
+    )
 
 
 def test_unit_speaking_as_itself_is_the_issuer():
@@ -251,7 +268,9 @@ def test_county_report_naming_its_towns_stays_the_county():
 
 
 def test_year_from_period_sentence_when_the_title_has_none():
-    meta = extract_metadata("遂昌县城关镇人民政府政府信息公开工作年度报告\n本报告统计期限为2023年1月1日至12月31日。")
+    meta = extract_metadata(
+        "遂昌县城关镇人民政府政府信息公开工作年度报告\n本报告统计期限为2023年1月1日至12月31日。"
+    )
     assert meta.year == 2023 and meta.evidence["year"]["line"] == 2
     assert "统计期限" in meta.evidence["year"]["how"]
 
@@ -265,9 +284,12 @@ def test_county_holding_another_prefectures_name(adcode: str):
     for iss in (issuers(j)[0], issuers(j)[1], issuers(j)[-1]):
         text = f"{iss.name}2022年{_REPORT}\n本报告所列数据的统计期限为2022年1月1日至2022年12月31日。\n{j.province}……"
         meta = extract_metadata(text)
-        assert (meta.issuer, meta.adcode, meta.city, meta.province) == (iss.name, adcode, j.city, j.province), (
-            meta.region_note
-        )
+        assert (meta.issuer, meta.adcode, meta.city, meta.province) == (
+            iss.name,
+            adcode,
+            j.city,
+            j.province,
+        ), meta.region_note
 
 
 def test_a_fragment_of_a_longer_name_is_no_region():
@@ -276,7 +298,8 @@ def test_a_fragment_of_a_longer_name_is_no_region():
 
 
 @pytest.mark.parametrize(
-    ("printed", "adcode"), [("吉林省辽源市西安区", "220403"), ("黑龙江省牡丹江市西安区", "231005"), ("牡丹江市西安区", "231005")]
+    ("printed", "adcode"),
+    [("吉林省辽源市西安区", "220403"), ("黑龙江省牡丹江市西安区", "231005"), ("牡丹江市西安区", "231005")],
 )
 def test_parent_names_printed_in_the_text_settle_a_shared_name(printed, adcode):
     meta = extract_metadata(f"西安区人民政府2022年{_REPORT}\n根据《条例》，{printed}人民政府编制本报告。")
@@ -296,7 +319,9 @@ def test_site_hint_settles_an_ambiguous_name_and_the_text_wins_when_it_disagrees
 
 
 def test_hints_fill_what_the_text_leaves_open():
-    meta = extract_metadata("政府信息公开工作年度报告\n本局共收到申请3件。", hints={"issuer": "遂昌县财政局", "year": 2022})
+    meta = extract_metadata(
+        "政府信息公开工作年度报告\n本局共收到申请3件。", hints={"issuer": "遂昌县财政局", "year": 2022}
+    )
     assert (meta.issuer, meta.year, meta.adcode) == ("遂昌县财政局", 2022, "331123")
     assert meta.evidence["issuer"]["line"] == meta.evidence["year"]["line"] == "hint"
 
@@ -312,7 +337,9 @@ def test_hints_travel_from_the_fetch_sidecar(tmp_path: Path):
     spec = next(
         s
         for s in heading_sweep(Config(seed=5), n_counties=3)
-        if s.issuer.kind == "town" and s.heading == "unit_bare" and s.file_format == "text"
+        if s.issuer.kind == "town"
+        and s.heading == "unit_bare"
+        and s.file_format == "text"
         and regions.lookup(s.issuer.adcode).name == s.issuer.jurisdiction.name
     )
     doc = build(spec)
@@ -321,7 +348,9 @@ def test_hints_travel_from_the_fetch_sidecar(tmp_path: Path):
     report.write_bytes(render(doc).decode("utf-8").replace(county, "").encode("utf-8"))
     side = {"sources": [{"url": "http://x/r", "fetched_at": "t", "hints": {"adcode": spec.issuer.adcode}}]}
     report.with_name("r.txt.fetch.json").write_text(json.dumps(side), encoding="utf-8")
-    assert SourceFile("r.txt", "0" * 64, 1, "text", **fetch_metadata(report)).hints == {"adcode": spec.issuer.adcode}
+    assert SourceFile("r.txt", "0" * 64, 1, "text", **fetch_metadata(report)).hints == {
+        "adcode": spec.issuer.adcode
+    }
     meta = parse_file(report).meta
     assert (meta.issuer, meta.adcode) == (spec.issuer.name, spec.issuer.adcode)
     assert "site hint" in meta.evidence["issuer"]["how"]
@@ -352,7 +381,12 @@ def test_heading_sweep_every_field_right():
     another prefecture's name and in others, every format that prints the class."""
     specs = list(heading_sweep(Config(seed=3), n_counties=2))
     kinds = {(s.issuer.kind, s.heading) for s in specs}
-    assert {("town", "after_county"), ("town", "body_only"), ("dept", "unit_bare"), ("gov", "quoted")} <= kinds
+    assert {
+        ("town", "after_county"),
+        ("town", "body_only"),
+        ("dept", "unit_bare"),
+        ("gov", "quoted"),
+    } <= kinds
     n, wrong, under = _score(specs[::2])  # half of them (the other half: `make accuracy`)
     assert n > 300 and not wrong and under == 0, {k: v[:5] for k, v in wrong.items()}
 

@@ -96,8 +96,10 @@ _CHROME_WORDS = re.compile(
     r"法定主动公开内容|部门信息公开|乡镇信息公开|详情|通知公告|[:：>＞»]+)"
 )
 _CHROME_LEAD = re.compile(r"^(?:正文|详情|[:：>＞»]|(?:您)?(?:当前|现在)?(?:的)?(?:所在)?位置)")
-_CAPTION = re.compile(r"\s*(?:发布时间|发布日期|更新时间|时间|来源|信息来源|发布机构|浏览次数|点击数|阅读次数|字号|"
-                      r"【字体|字体|打印|分享到)\s*[:：]")
+_CAPTION = re.compile(
+    r"\s*(?:发布时间|发布日期|更新时间|时间|来源|信息来源|发布机构|浏览次数|点击数|阅读次数|字号|"
+    r"【字体|字体|打印|分享到)\s*[:：]"
+)
 
 # Common abbreviations of agency names in titles (上海市科委); the place in front is kept.
 _ABBREVIATIONS = {
@@ -169,6 +171,10 @@ class _Found:
 @lru_cache(maxsize=65536)
 def _tidy(line: str) -> str:
     return _DIGIT_SPACE.sub("", line.strip())
+
+
+# a line without any of these holds no chrome: most lines of a report (the check is cheaper than the strip)
+_CHROME_HINT = re.compile(r"首页|主页|位置|正文|详情|[>＞»›→/\\:：]")
 
 
 def strip_chrome(line: str) -> str:
@@ -260,9 +266,11 @@ def _find_title(lines: list[Line], where: str | None = None) -> _Title | None:
     """The first title: on one line, or broken over two or three (…工作 / 年度报告; 2022年度 / 政府信息公开…),
     with a name printed apart from it joined on (the line above: 淮安市人民政府 / 2024年…, 某某县 /
     某某镇2022年…; the same line: 某某县 某某镇人民政府 2022年…)."""
-    clean = [(no, strip_chrome(t)) for no, t in lines]
+    clean = [(no, strip_chrome(t) if _CHROME_HINT.search(t) else t) for no, t in lines]
     clean = [(no, t) for no, t in clean if t]
     for i, (no, line) in enumerate(clean):
+        if "公开" not in line and "年" not in line:
+            continue
         flat = re.sub(r"\s+", "", line)
         if "公开" not in flat and not _YEAR_LINE.match(flat):
             continue
@@ -320,6 +328,18 @@ def _locate(lines: list[Line], needle: str) -> tuple[int | str, str]:
         for no, t in lines:
             if probe in re.sub(r"\s+", "", t):
                 return no, t
+    return "body", needle
+
+
+def _line_of(text: str, needle: str) -> tuple[int | str, str]:
+    """The line of the whole text where `needle` (a sentence of its flattened text) starts, without
+    numbering every line: its first characters found in the text as printed."""
+    for probe in dict.fromkeys((needle[:12], needle[:6], needle[:3])):
+        at = text.find(probe) if probe else -1
+        if at >= 0:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            return text.count("\n", 0, at) + 1, _tidy(text[start : end if end >= 0 else len(text)])
     return "body", needle
 
 
@@ -479,10 +499,17 @@ def _raw_issuer(lines: list[Line], head: str, flat: str, found: _Title | None) -
     org = _compiled_by(flat)
     if found and found.name:
         title = _Found(found.name, found.line, found.line_text, found.how)
-        if org and _needs_place(found.name) and org.endswith(_expand(found.name)) and org != _expand(found.name):
+        if (
+            org
+            and _needs_place(found.name)
+            and org.endswith(_expand(found.name))
+            and org != _expand(found.name)
+        ):
             # 审计局2022年… compiled by 北京市审计局: the body prints the name the title shortened
             line, text = _locate(lines, org)
-            return _Found(org, found.line, found.line_text, f"title line; its place from the body (line {line}: {org})")
+            return _Found(
+                org, found.line, found.line_text, f"title line; its place from the body (line {line}: {org})"
+            )
         if _place_of_line(found.name) is None:
             return title
         # a title that names only the place (the site's header, 某某县 / 2022年…) over a unit's report: the
@@ -518,7 +545,9 @@ def _with_parent(raw: _Found, flat: str, head: str, hint_place: str | None) -> _
     if home:
         return _Found(home + name, raw.line, raw.text, raw.how + f"; county the body keeps naming ({home})")
     if hint_place:
-        return _Found(hint_place + name, raw.line, raw.text, raw.how + f"; county from the site hint ({hint_place})")
+        return _Found(
+            hint_place + name, raw.line, raw.text, raw.how + f"; county from the site hint ({hint_place})"
+        )
     return raw
 
 
@@ -573,7 +602,11 @@ def extract_metadata(text: str, title: str | None = None, hints: dict | None = N
         evidence["issuer"] = {**raw.evidence(), "how": how}
     elif hint_issuer:
         issuer = hint_issuer
-        evidence["issuer"] = {"line": "hint", "text": hint_issuer, "how": "fetch manifest hint (no name in the text)"}
+        evidence["issuer"] = {
+            "line": "hint",
+            "text": hint_issuer,
+            "how": "fetch manifest hint (no name in the text)",
+        }
 
     year_found = _year(lines, head, found)
     hint_year = _hint(hints, "year")
@@ -585,10 +618,14 @@ def extract_metadata(text: str, title: str | None = None, hints: dict | None = N
         evidence["year"] = {**year_found.evidence(), "how": how}
     elif hint_year and hint_year.isdigit():
         year = int(hint_year)
-        evidence["year"] = {"line": "hint", "text": hint_year, "how": "fetch manifest hint (no year in the text)"}
+        evidence["year"] = {
+            "line": "hint",
+            "text": hint_year,
+            "how": "fetch manifest hint (no year in the text)",
+        }
 
     meta = Metadata(issuer=issuer, year=year)
-    region, note = (regions.resolve(issuer, context=text, hint=hint_code) if issuer else (site, ""))
+    region, note = regions.resolve(issuer, context=text, hint=hint_code) if issuer else (site, "")
     if issuer is None and site is not None:
         note = f"no issuer in the text; the site hint {hint_code}"
     meta.region_note = note or None
@@ -600,7 +637,7 @@ def extract_metadata(text: str, title: str | None = None, hints: dict | None = N
             line, line_text = evidence["issuer"]["line"], evidence["issuer"]["text"]
             if "the text prints" in note:
                 printed = note.rsplit("the text prints ", 1)[1].split(";")[0]
-                line, line_text = _locate(_numbered(text), printed)
+                line, line_text = _line_of(text, printed)
             where = {"line": line, "text": line_text[:_EVIDENCE_LEN], "how": note}
         else:
             where = {"line": "hint", "text": f"adcode {hint_code}", "how": note}
@@ -611,7 +648,7 @@ def extract_metadata(text: str, title: str | None = None, hints: dict | None = N
         if how.endswith("(default)") or not meta.scope_evidence:
             evidence["scope"] = {"line": "default", "text": meta.scope_evidence or "", "how": how}
         else:
-            line, line_text = _locate(lines if meta.scope == "agency" else _numbered(text), meta.scope_evidence)
+            line, line_text = _line_of(text, meta.scope_evidence)
             evidence["scope"] = {"line": line, "text": meta.scope_evidence, "how": how}
     meta.evidence = evidence
     return meta

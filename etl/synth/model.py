@@ -205,7 +205,6 @@ def iter_reports(n: int, cfg: Config) -> Iterator[ReportSpec]:
                             return
 
 
-
 # Formats the heading classes are printed in (a glued dump's header always prints the clean title).
 HEADING_FORMATS = ("text", "html", "pdf", "docx")
 
@@ -234,7 +233,11 @@ def heading_sweep(cfg: Config, n_counties: int = 12) -> Iterator[ReportSpec]:
             reports = list(series(iss, plain))
             spec = next((s for s in reports if s.year == year), reports[0])
             for heading in (None, *noise.HEADINGS):
-                fmts = [f for f in HEADING_FORMATS if heading is None or heading in noise.heading_classes(f, iss.kind)]
+                fmts = [
+                    f
+                    for f in HEADING_FORMATS
+                    if heading is None or heading in noise.heading_classes(f, iss.kind)
+                ]
                 if fmts:
                     yield replace(spec, heading=heading, file_format=fmts[turn % len(fmts)])
                     turn += 1

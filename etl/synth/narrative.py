@@ -126,7 +126,9 @@ def short_name(name: str) -> str:
 
 def _site(issuer: Issuer) -> str:
     """The site a report is published on: its county's (or its own place's) government."""
-    return issuer.jurisdiction.name + ("行政公署" if issuer.jurisdiction.name.endswith(("地区", "盟")) else "人民政府")
+    return issuer.jurisdiction.name + (
+        "行政公署" if issuer.jurisdiction.name.endswith(("地区", "盟")) else "人民政府"
+    )
 
 
 def parent_notice(issuer: Issuer, year: int) -> str:
@@ -137,7 +139,9 @@ def parent_notice(issuer: Issuer, year: int) -> str:
     )
 
 
-def heading_blocks(issuer: Issuer, year: int, heading: str, rng: random.Random) -> tuple[list[Block], str | None]:
+def heading_blocks(
+    issuer: Issuer, year: int, heading: str, rng: random.Random
+) -> tuple[list[Block], str | None]:
     """The heading lines of a report printed in heading class `heading`, and the intro it then opens with
     (None: the usual one)."""
     name, bare = issuer.name, bare_name(issuer)
@@ -177,7 +181,9 @@ def heading_blocks(issuer: Issuer, year: int, heading: str, rng: random.Random) 
             f"{period}，由{name}负责编制。",
             f"本报告由{name}根据《中华人民共和国政府信息公开条例》编制。{period}。",
         ]
-        if issuer.kind == "town":  # named only where the body starts to speak (2022年，某某镇人民政府…), then 本镇
+        if (
+            issuer.kind == "town"
+        ):  # named only where the body starts to speak (2022年，某某镇人民政府…), then 本镇
             forms.append(f"根据《中华人民共和国政府信息公开条例》规定编制本报告。{period}。" + NAMED_BELOW)
         return [], rng.choice(forms)
     raise ValueError(f"unknown heading class {heading!r}")
