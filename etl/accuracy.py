@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl import judge
@@ -19,6 +19,58 @@ from etl.model import ParsedReport, RejectedInput
 from etl.parse import parse_file
 
 DEFAULT_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus" / "real"
+
+
+META_FIELDS = ("issuer", "year", "adcode", "city", "province", "scope")
+
+
+def filed_under_parent(expected: str | None, got: str | None) -> bool:
+    """A unit (township, street office, department) read as the government of a place it lies in: the data
+    loss of issue 10 part 3 (the unit's report then collides with its parent's under one issuer-year)."""
+    from etl import regions
+
+    if not expected or not got or got == expected:
+        return False
+    place, rest = regions.split_place(got)
+    return rest in ("人民政府", "管理委员会", "行政公署") and bool(place) and expected.startswith(place)
+
+
+@dataclass
+class MetaScore:
+    """Metadata accuracy per field over a set of reports, and the units filed under their parent."""
+
+    reports: int = 0
+    right: dict = field(default_factory=lambda: dict.fromkeys(META_FIELDS, 0))
+    scored: dict = field(default_factory=lambda: dict.fromkeys(META_FIELDS, 0))
+    under_parent: int = 0
+    examples: list = field(default_factory=list)
+
+    def add(self, name: str, meta: dict | None, label: dict) -> None:
+        self.reports += 1
+        for f in META_FIELDS:
+            if f == "scope" and not label.get("scope"):
+                continue  # the label does not say
+            self.scored[f] += 1
+            got = (meta or {}).get(f)
+            if got == label.get(f):
+                self.right[f] += 1
+            elif len(self.examples) < 10:
+                self.examples.append(f"{name}: {f} {got!r} != {label.get(f)!r}")
+        self.under_parent += filed_under_parent(label.get("issuer"), (meta or {}).get("issuer"))
+
+    @property
+    def perfect(self) -> bool:
+        return self.right == self.scored and self.under_parent == 0
+
+    def render(self, title: str) -> str:
+        head = "| " + title + " | " + " | ".join(META_FIELDS) + " | units filed under their parent |"
+        cells = " | ".join(f"{self.right[f]}/{self.scored[f]}" for f in META_FIELDS)
+        rows = [
+            head,
+            "|---" * (len(META_FIELDS) + 2) + "|",
+            f"| {self.reports} reports | {cells} | {self.under_parent} |",
+        ]
+        return "\n".join(rows + [f"- {e}" for e in self.examples])
 
 
 @dataclass
@@ -36,6 +88,7 @@ class Score:
     # OCR: wrong cells the report would load with (no blocking identity fails, the cell is not flagged)
     silent_wrong: int = 0
     flagged: int = 0  # cells OCR flagged (low confidence kept in 表二, nulled, repaired)
+    meta: dict | None = None  # the metadata read (META_FIELDS), for the per-field table
 
     @property
     def perfect(self) -> bool:
@@ -91,6 +144,7 @@ def score(report: Path, label: dict) -> Score:
         else None,
         silent_wrong=silent,
         flagged=flagged,
+        meta={f: getattr(m, f) for f in META_FIELDS},
     )
 
 
@@ -161,6 +215,27 @@ def render_scanned(scores: list[Score], seconds: float) -> str:
     return "\n".join([head, *rows, total])
 
 
+def generated_metadata(n_counties: int, seed: int = 1) -> MetaScore:
+    """Metadata accuracy on the generator's heading classes (etl.synth.model.heading_sweep): every class on
+    governments, departments and townships of the counties whose names hold another prefecture's name and
+    of `n_counties` others, rendered and parsed in memory."""
+    from etl.parse import parse_bytes
+    from etl.synth.document import build
+    from etl.synth.document import label as make_label
+    from etl.synth.model import Config, heading_sweep
+    from etl.synth.render import render as render_doc
+
+    out = MetaScore()
+    for spec in heading_sweep(Config(seed=seed), n_counties):
+        doc = build(spec)
+        try:
+            meta = vars(parse_bytes(render_doc(doc), doc.file_name).meta)
+        except RejectedInput:
+            meta = None
+        out.add(doc.file_name + (f" [{spec.heading}]" if spec.heading else ""), meta, make_label(doc))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m etl.accuracy", description=__doc__)
     parser.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
@@ -169,6 +244,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also render the corpus's PDFs (and a few generated ones) as scans into var/scanned and score "
         "those through OCR (etl.synth.scan)",
+    )
+    parser.add_argument(
+        "--generated",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also score metadata on the generator's heading classes: the trap counties and N others "
+        "(~45 reports a county; -1: skip)",
     )
     args = parser.parse_args(argv)
     pairs = labelled(args.corpus)
@@ -179,10 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     scores = [score(r, label) for r, label in pairs]
     if scores:
         print(render(scores))
+        labelled_meta = MetaScore()
+        for s, (_, label) in zip(scores, pairs, strict=True):
+            labelled_meta.add(s.file, s.meta, label)
+        print("\nMetadata per field, labelled reports:")
+        print(labelled_meta.render("labelled"))
     if others:  # reports without labels: judged by what the pipeline does with them (etl.judge)
         print(("\n" if scores else "") + f"Unlabelled reports ({len(others)}):")
         print(judge.render(judge.judge(others, args.corpus)))
     ok = all(s.perfect for s in scores)
+    if args.generated >= 0:
+        gen = generated_metadata(args.generated)
+        print("\nMetadata per field, generated heading classes (etl.synth.model.heading_sweep):")
+        print(gen.render("generated"))
+        ok = ok and gen.perfect
     if args.scanned:
         import time
 

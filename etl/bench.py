@@ -49,6 +49,9 @@ TARGETS = {
     "incremental_rerun_ratio": ("<=", 0.05),
     "incremental_add_ratio": ("<=", 0.02),
     "incremental_rerun_warehouse_identical": ("==", True),
+    "metadata_wrong": ("<=", 0),
+    "units_filed_under_parent": ("<=", 0),
+    "issuer_year_conflicts": ("<=", 0),
 }
 
 
@@ -551,6 +554,32 @@ def accuracy(landing: Path, run_dir: Path) -> dict:
     return stats
 
 
+def metadata_stage(landing: Path, run_dir: Path) -> dict:
+    """Metadata accuracy per field (issuer, year, adcode, city, province, scope) on the parsed corpus, the
+    units filed under their parent, and the issuer-years the run quarantined as conflicts (different tables
+    under one issuer-year: on a generated corpus, a metadata misread or a generator bug)."""
+    from etl.accuracy import MetaScore
+    from etl.outcomes import CONFLICT_RULE
+
+    score = MetaScore()
+    for src, rec in _parsed_records(run_dir):
+        stem = src[: -len(".page.txt")] if src.endswith(".page.txt") else src.rsplit(".", 1)[0]
+        label_path = landing / (stem + ".expected.json")
+        if label_path.exists():
+            meta = rec["report"]["meta"] if "report" in rec else None
+            score.add(src, meta, json.loads(label_path.read_text(encoding="utf-8")))
+    outcome = json.loads((run_dir / "outcome.json").read_text(encoding="utf-8"))
+    conflicts = sum(CONFLICT_RULE in rules for rules in outcome["quarantined"].values())
+    fields = {f: f"{score.right[f]}/{score.scored[f]}" for f in score.right}
+    return {
+        "reports": score.reports,
+        "fields": fields,
+        "under_parent": score.under_parent,
+        "issuer_year_conflicts": conflicts,
+        "examples": score.examples,
+    }
+
+
 # -- report ------------------------------------------------------------------------------------------------
 def machine() -> str:
     cpu = "unknown CPU"
@@ -862,6 +891,7 @@ def main(argv: list[str] | None = None) -> int:
     text_ms = sum(c["ms"] for f, c in costs.items() if f in TEXT_FORMATS)
     pdf = costs.get("pdf", {"n": 0, "ms": 0.0})
     acc = accuracy(landing, run_dir)
+    meta = metadata_stage(landing, run_dir)
 
     big = f"{args.scale_n:,}"
     scale_dir = timer.run(f"stage {big} reports from labels (setup)", scale_prepare, args.scale_n, args.seed)
@@ -901,6 +931,9 @@ def main(argv: list[str] | None = None) -> int:
         "violations_caught": f"{acc['violations_caught']}/{acc['violations']}",
         "valid_quarantined": acc["valid_quarantined"],
         "metadata_wrong": acc["metadata_wrong"],
+        "metadata_fields_right": ", ".join(f"{k} {v}" for k, v in meta["fields"].items()),
+        "units_filed_under_parent": meta["under_parent"],
+        "issuer_year_conflicts": meta["issuer_year_conflicts"],
         "ocr_reports_per_min_per_core": ocr.get("reports_per_min"),
         "ocr_cells_exact_pct": ocr.get("cells_exact_pct"),
         "ocr_cells_wrong_unflagged": ocr.get("cells_wrong_unflagged"),
@@ -916,7 +949,7 @@ def main(argv: list[str] | None = None) -> int:
         "parse_by_format": costs,
         "floors": {k: round(v, 3) if isinstance(v, float) else v for k, v in fl.items()},
         "airflow": af,
-        "accuracy": acc,
+        "accuracy": {**acc, "metadata": meta},
         "incremental": inc,
         "notes": [
             "`incremental_*`: `python -m etl run` on one workdir over the corpus less its last"

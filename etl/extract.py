@@ -259,26 +259,40 @@ def scan_landing(
     return out
 
 
-def fetch_metadata(path: Path) -> dict:
-    """The sidecar of a file fetched from the web: its most recent URL, time, version and page."""
+def _latest_source(path: Path) -> dict | None:
     side = path.with_name(path.name + _FETCH_SUFFIX)
     if not side.is_file():
-        return {}
+        return None
     import json
 
     try:
         sources = json.loads(side.read_text(encoding="utf-8")).get("sources") or []
-    except (OSError, ValueError, AttributeError):
-        return {}  # a broken sidecar loses the metadata, never the file
-    if not sources:
+        return max(sources, key=lambda s: s.get("fetched_at") or "") if sources else None
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None  # a broken sidecar loses the metadata, never the file
+
+
+def fetch_metadata(path: Path) -> dict:
+    """The sidecar of a file fetched from the web: its most recent URL, time, version, page and hints."""
+    s = _latest_source(path)
+    if s is None:
         return {}
-    s = max(sources, key=lambda s: s.get("fetched_at") or "")
     return {
         "source_url": s.get("url"),
         "fetched_at": s.get("fetched_at"),
         "fetch_version": s.get("version"),
         "page_url": s.get("page_url"),
+        "hints": fetch_hints(path, s) or None,
     }
+
+
+def fetch_hints(path: Path, source: dict | None = None) -> dict:
+    """The fetch manifest's issuer / adcode / year hints for a fetched file (evidence for its metadata)."""
+    s = source if source is not None else _latest_source(path)
+    hints = (s or {}).get("hints")
+    if not isinstance(hints, dict):
+        return {}
+    return {k: hints[k] for k in ("issuer", "adcode", "year") if hints.get(k) not in (None, "")}
 
 
 def decode_bytes(data: bytes, file_format: str = "text") -> str:

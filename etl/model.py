@@ -38,6 +38,7 @@ class SourceFile:
     fetched_at: str | None = None
     fetch_version: int | None = None
     page_url: str | None = None
+    hints: dict | None = None  # the fetch manifest's issuer / adcode / year hints (evidence for metadata)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +54,9 @@ class Metadata:
     scope: str | None = None  # agency | government | region
     scope_evidence: str | None = None
     region_note: str | None = None  # how the region was decided, or why it is ambiguous
+    # field -> {"line": 1-based line | "document title" | "hint" | "default", "text": …, "how": …}:
+    # what decided issuer, year, adcode, city, province and scope (etl.parse.metadata)
+    evidence: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,6 +100,7 @@ class ParsedReport:
             "units": self.units,
             "provenance": self.provenance,
             "stated_figures": self.narrative,
+            "evidence": m.evidence,
             **({"ocr": self.ocr} if self.ocr else {}),
         }
 
@@ -105,7 +110,7 @@ class ParsedReport:
         return {
             "template": self.template,
             "file_format": self.file_format,
-            "meta": dict(vars(self.meta)),
+            "meta": {**vars(self.meta), "evidence": dict(self.meta.evidence)},
             "cells": dict(self.cells),
             "blank_cells": list(self.blank_cells),
             "unresolved": dict(self.unresolved),

@@ -288,6 +288,7 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
     reset_staging(staging)
     size = settings.batch_size
     reports = [p for p in staged if p not in rejected]
+    fingerprints: list[tuple[str, bytes]] = []
     for i in range(0, len(reports), size):
         chunk = []
         for path in reports[i : i + size]:
@@ -295,9 +296,11 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
             rec = record(src)
             if "report" in rec:
                 chunk.append((src, ParsedReport.from_dict(rec["report"])))
+                fingerprints.append((report_id(src.sha256), Candidate.fingerprint(rec["report"]["cells"])))
             else:  # a slot member published as rejected cannot be: slot_members takes parsed reports only
                 rejected[path] = rec["rejected"]
         write_facts(chunk, staging, part=f"stage-{i // size:04d}", corrections=corrections)
+    _write_fingerprints(staging / "fingerprints.parquet", fingerprints)
     _write_json(
         run / "staged.json",
         {
@@ -348,6 +351,7 @@ def _staged_outcomes(run: Path, manifest: dict, staged: dict, failures) -> tuple
         outcomes.append(Outcome(path, f["sha256"], f["file_format"], "rejected", reason))
     candidates = []
     reports_dir = run / "staging" / "reports"
+    fingerprints = _read_fingerprints(run / "staging" / "fingerprints.parquet")
     if any(reports_dir.rglob("*.parquet")):
         cols = ["source_file", "sha256", "file_format", "report_id", "issuer", "year", "n_unresolved"]
         table = ds.dataset(reports_dir, partitioning="hive").to_table(columns=cols).to_pylist()
@@ -362,12 +366,32 @@ def _staged_outcomes(run: Path, manifest: dict, staged: dict, failures) -> tuple
                     r["year"],
                     r["n_unresolved"],
                     blocking.get(r["report_id"], ()),
+                    fingerprints.get(r["report_id"]),
                 )
             )
     pages = fetched_pages(manifest["files"])
     outcomes += decide(candidates, pages)
     by_id = {c.report_id: c for c in candidates}
     return counted_with_partner(outcomes, pages), by_id
+
+
+def _write_fingerprints(path: Path, rows: list[tuple[str, bytes]]) -> None:
+    """report_id -> Candidate.fingerprint of its parsed cells: what the dedupe compares (etl.outcomes)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids, fps = zip(*rows, strict=True) if rows else ((), ())
+    table = pa.table({"report_id": pa.array(ids, pa.string()), "fingerprint": pa.array(fps, pa.binary())})
+    pq.write_table(table, path)
+
+
+def _read_fingerprints(path: Path) -> dict[str, bytes]:
+    import pyarrow.parquet as pq
+
+    if not path.exists():
+        return {}
+    t = pq.read_table(path)
+    return dict(zip(t["report_id"].to_pylist(), t["fingerprint"].to_pylist(), strict=True))
 
 
 def _ledger(run: Path, manifest: dict, failures) -> tuple[dict[str, dict], list[Outcome]]:

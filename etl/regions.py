@@ -94,6 +94,7 @@ class _Mention:
     key: str  # the index key it matched
     kind: str  # zone | full | variant | short | weak
     regions: tuple[Region, ...]
+    start: int = 0  # where in the scanned text
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ def _short_forms(name: str, level: str) -> set[str]:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
             return {name[: -len(suffix)]}
     return set()
+
+
+def short_forms(name: str, level: str) -> set[str]:
+    """Everyday forms of a division's name (see _short_forms); for tools that build trap names."""
+    return _short_forms(name, level)
 
 
 def walk() -> Iterable[tuple[Region, tuple[str, ...]]]:
@@ -192,15 +198,15 @@ def _match_at(text: str, i: int, idx: _Index, with_short: bool) -> _Mention | No
         if len(s) < n:
             continue
         if s in SPECIAL_ZONES:
-            return _Mention(s, s, "zone", (idx.by_code[SPECIAL_ZONES[s]],))
+            return _Mention(s, s, "zone", (idx.by_code[SPECIAL_ZONES[s]],), i)
         if s in idx.full:
-            return _Mention(s, s, "weak" if s in _WEAK_FULL else "full", idx.full[s])
+            return _Mention(s, s, "weak" if s in _WEAK_FULL else "full", idx.full[s], i)
         if with_short and s in idx.short:
-            return _Mention(s, s, "short", idx.short[s])
+            return _Mention(s, s, "short", idx.short[s], i)
         real = idx.variants.get(s)
         if real is not None and (real in idx.full or with_short):
             regions = idx.full.get(real) or idx.short[real]
-            return _Mention(s, real, "variant", regions)
+            return _Mention(s, real, "variant", regions, i)
     return None
 
 
@@ -231,21 +237,34 @@ def find_places(text: str) -> list[str]:
     return out
 
 
-def split_place(name: str) -> tuple[str, str]:
-    """('淮安市洪泽区', '人民政府') for '淮安市洪泽区人民政府': the leading run of division names, and the rest."""
+def place_chain(name: str) -> list[str]:
+    """The leading run of division names in `name`, as printed: ['淮安市', '洪泽区'] for '淮安市洪泽区人民政府'."""
     name = _normalize(name)
-    idx, i = _index(), 0
+    idx, i, out = _index(), 0, []
     while i < len(name):
         m = _match_at(name, i, idx, with_short=True)
         if m is None or (m.kind == "weak" and i == 0):  # 城区 is a place only after 阳泉市
             break
+        out.append(m.surface)
         i += len(m.surface)
-    return name[:i], name[i:]
+    return out
+
+
+def split_place(name: str) -> tuple[str, str]:
+    """('淮安市洪泽区', '人民政府') for '淮安市洪泽区人民政府': the leading run of division names, and the rest."""
+    name = _normalize(name)
+    place = "".join(place_chain(name))
+    return place, name[len(place) :]
 
 
 def is_division(name: str) -> bool:
     """True for a name in the division table (浦东新区), False for a zone or anything else."""
     return _normalize(name) in _index().full
+
+
+def is_county(name: str) -> bool:
+    """True for the full name of a county-level division (遂昌县, 鼓楼区), whichever of its namesakes."""
+    return any(r.level == "county" for r in _index().full.get(_normalize(name), ()))
 
 
 def _within(inner: Region, outer: Region) -> bool:
@@ -281,6 +300,23 @@ def _count_key(r: Region, level: str) -> str:
     return min(forms, key=len) if forms else name
 
 
+def _by_chain(cands: list[Region], surface: str, context: str) -> tuple[Region | None, str]:
+    """The candidate whose parents the text prints in front of the name (福建省福州市鼓楼区, 福州市鼓楼区)."""
+    ctx = _normalize(context)
+    hits = []
+    for c in cands:
+        parents = [p for p in (c.city, c.province) if p and p != surface]
+        forms = [p + surface for p in parents]
+        if c.city and c.city != c.province:
+            forms.insert(0, c.province + c.city + surface)
+        found = next((f for f in forms if f in ctx), None)
+        if found:
+            hits.append((c, found))
+    if len(hits) == 1:
+        return hits[0][0], f"the text prints {hits[0][1]}"
+    return None, ""
+
+
 def _by_context(cands: list[Region], context: str) -> tuple[Region | None, list[Region], str]:
     """Pick the candidate whose city (then province) the report mentions most."""
     for level in ("city", "province"):
@@ -306,24 +342,42 @@ def _is_strong(m: _Mention) -> bool:
     return _enclosing(list(m.regions)) is not None
 
 
-def resolve(name: str, context: str = "") -> tuple[Region | None, str]:
-    """Place a free-text agency name on a division: (region, how) or (None, why not).
+_DIVISION_END = "省市县区州旗盟"
 
-    The deepest division named wins, checked against any other names in it (淮安市洪泽区 -> 洪泽区 of
-    淮安市); a name inconsistent with the first full name is ignored (上海市公安局: 公安 is not 公安县).
-    A name shared by several divisions (鼓楼区) is settled by the report's text in `context`: whichever
-    candidate's city, then province, it mentions most.
-    """
+
+def _is_fragment(text: str, m: _Mention, ends: set[int]) -> bool:
+    """A short form that is only a piece of another name: 大同 in 大同县 (a county the table no longer has,
+    not 大同市), 大连 inside 五大连池… . Full names are matched longest-first and are never fragments."""
+    if m.kind not in ("short", "variant"):
+        return False
+    after = text[m.start + len(m.surface) : m.start + len(m.surface) + 1]
+    if after and after in _DIVISION_END and all(r.name != m.surface + after for r in m.regions):
+        return True  # the printed name goes on to another division's suffix
+    before = text[m.start - 1 : m.start] if m.start else ""
+    return bool(before) and "\u4e00" <= before <= "\u9fff" and m.start not in ends
+
+
+def _resolve_text(name: str, context: str) -> tuple[Region | None, str, list[Region]]:
+    """(region, how, the candidates left when it is ambiguous)."""
     text = _normalize(name)
     if not text:
-        return None, "empty name"
+        return None, "empty name", []
     mentions = _scan(text, with_short=True)
+    ends = {m.start + len(m.surface) for m in mentions}
+    fragments = [m for m in mentions if _is_fragment(text, m, ends)]
+    mentions = [m for m in mentions if m not in fragments]
     # full names first so that a stray short form cannot overrule them
     strong = sorted((m for m in mentions if _is_strong(m)), key=lambda m: m.kind == "short")
     if not strong:
         if mentions:
-            return None, f"ambiguous: {mentions[0].surface} -> " + _listing(mentions[0].regions)
-        return None, "no administrative division name found"
+            return None, f"ambiguous: {mentions[0].surface} -> " + _listing(mentions[0].regions), []
+        if fragments:
+            return (
+                None,
+                f"no administrative division name found ({fragments[0].surface} is part of a longer name)",
+                [],
+            )
+        return None, "no administrative division name found", []
     chosen, used = list(strong[0].regions), [strong[0]]
     for m in [*strong[1:], *(m for m in mentions if not _is_strong(m))]:
         refined = _refine(chosen, m)
@@ -334,11 +388,43 @@ def resolve(name: str, context: str = "") -> tuple[Region | None, str]:
     if len(chosen) > 1 and (top := _enclosing(chosen)):
         chosen = [top]
     if len(chosen) == 1:
-        return chosen[0], how
+        return chosen[0], how, []
+    pick, why = _by_chain(chosen, used[-1].surface, context)
+    if pick is not None:
+        return pick, f"{how}; ambiguous, {why}", []
     pick, narrowed, why = _by_context(chosen, context)
     if pick is not None:
-        return pick, f"{how}; ambiguous, {why}"
-    return None, f"ambiguous: {used[-1].surface} -> {_listing(narrowed)}"
+        return pick, f"{how}; ambiguous, {why}", []
+    return None, f"ambiguous: {used[-1].surface} -> {_listing(narrowed)}", narrowed
+
+
+def resolve(name: str, context: str = "", hint: str | None = None) -> tuple[Region | None, str]:
+    """Place a free-text agency name on a division: (region, how) or (None, why not).
+
+    The deepest division named wins, checked against any other names in it (淮安市洪泽区 -> 洪泽区 of
+    淮安市); a name inconsistent with the first full name is ignored (上海市公安局: 公安 is not 公安县), and a
+    short form that is only a piece of a longer printed name is no name at all (大同 in 大同县). A name shared
+    by several divisions (鼓楼区) is settled by the report's text in `context`: the parents it prints in
+    front of the name (福州市鼓楼区), else whichever candidate's city, then province, it mentions most.
+
+    `hint` is the adcode of the publishing site's region (the fetch manifest's), evidence only: it settles
+    a name the text leaves ambiguous and places a name with no division in it, but when the text names a
+    region the hint does not contain (or lie in), the text wins and the note says so.
+    """
+    region, how, left = _resolve_text(name, context)
+    site = lookup(hint) if hint else None
+    if site is None:
+        return region, how
+    if region is not None:
+        agrees = _within(region, site) or _within(site, region)
+        verdict = "agrees" if agrees else "disagrees; the text wins"
+        return region, f"{how}; site hint {_label(site)} {verdict}"
+    inside = [c for c in left if _within(c, site) or _within(site, c)]
+    if len(inside) == 1:
+        return inside[0], f"{how}; settled by the site hint {_label(site)}"
+    if not left and not how.startswith("ambiguous"):
+        return site, f"{how}; the site hint {_label(site)}"
+    return None, how
 
 
 def _listing(regions: Iterable[Region]) -> str:

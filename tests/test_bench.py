@@ -49,6 +49,14 @@ def test_bench_runs_every_stage_and_reports(tmp_path):
     assert result["valid_quarantined"] == 0
     assert result["incremental_rerun_warehouse_identical"] is True  # the unchanged second run wrote nothing
     assert 0 < result["incremental_rerun_ratio"] < 1
+    # metadata per field on the generated corpus (heading classes among it): every field right, no unit
+    # filed under its parent, no issuer-year with two different tables
+    assert (
+        result["metadata_wrong"],
+        result["units_filed_under_parent"],
+        result["issuer_year_conflicts"],
+    ) == (0, 0, 0)
+    assert "issuer 40/40" in result["metadata_fields_right"]
     if result["ocr_cells_exact_pct"] is not None:  # None without a CJK font to render generated PDFs
         assert result["ocr_cells_wrong_unflagged"] == 0
     doc = (tmp_path / "bench.md").read_text(encoding="utf-8")

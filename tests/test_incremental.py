@@ -105,8 +105,10 @@ def test_new_changed_and_competing_files_end_as_a_from_scratch_build(landing, tm
     (landing / "zz-seed-gbk.txt").write_bytes(_gbk_copy(text))
     second = _run(landing, work)
     assert second["incremental"]["parsed"] == 3  # only the new and the changed files
-    # the clean copy wins the slot; the edited report, which breaks a rule, is its duplicate
-    assert "zz-seed-gbk.txt" in second["loaded"] and "suichang-2021.txt" in second["duplicates"]
+    # one issuer-year, two different tables: a metadata conflict, both quarantined naming each other
+    # (etl.outcomes.decide never merges reports whose tables differ)
+    assert "meta.issuer_year_conflict" in second["quarantined"]["zz-seed-gbk.txt"]
+    assert "meta.issuer_year_conflict" in second["quarantined"]["suichang-2021.txt"]
 
     scratch = tmp_path / "scratch"
     _run(landing, scratch)

@@ -21,7 +21,7 @@ from etl.parse.tables import read_tables
 if TYPE_CHECKING:
     from etl.parse.scan import ScanRead
 
-__all__ = ["parse_bytes", "parse_file"]
+__all__ = ["document_text", "parse_bytes", "parse_file"]
 
 _TEXT_FORMATS = ("text", "markdown", "html")
 
@@ -69,14 +69,18 @@ def _read_any(data: bytes, file_format: str) -> tuple[str, str | None, list[Row]
     return read_scan(data, file_format)
 
 
-def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> ParsedReport:
+def parse_bytes(
+    data: bytes, name: str = "", file_format: str | None = None, hints: dict | None = None
+) -> ParsedReport:
+    """One report's bytes -> ParsedReport. `hints`: the fetch manifest's issuer/adcode/year for the file
+    (etl.extract.fetch_hints), evidence for its metadata that the report's own text overrules."""
     file_format = file_format or detect_format(Path(name), data[:8192])
     if not data.strip():
         raise RejectedInput("empty file")
     check_bytes(data, file_format)  # size caps before decoding (issue 13)
     text, title, rows, scan = _read_any(data, file_format)
     _check_is_report(text)
-    meta = extract_metadata(text, title)
+    meta = extract_metadata(text, title, hints)
     if looks_glued(text):  # a crawler dump: cell boundaries lost, digits of adjacent cells glued
         tables = read_glued(text, year=meta.year)
     else:
@@ -113,5 +117,16 @@ def parse_bytes(data: bytes, name: str = "", file_format: str | None = None) -> 
     )
 
 
+def document_text(path: Path) -> tuple[str, str | None]:
+    """The text and document title a report's reader produces: what metadata extraction reads (and what the
+    line numbers of its evidence count)."""
+    data = path.read_bytes()
+    file_format = detect_format(path, data[:8192])
+    text, title, _, _ = _read_any(data, file_format)
+    return text, title
+
+
 def parse_file(path: Path) -> ParsedReport:
-    return parse_bytes(path.read_bytes(), path.name)
+    from etl.extract import fetch_hints
+
+    return parse_bytes(path.read_bytes(), path.name, hints=fetch_hints(path))

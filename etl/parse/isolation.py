@@ -87,6 +87,7 @@ _cap_floor: list[int] = []  # the worker's address-space floor (start-up size) a
 def parse_one(path: str, file_format: str | None, require_year: bool) -> dict:
     """One file -> {"report": dict} | {"rejected": reason}, plus parse_ms (and the traceback of a parser
     bug). Runs inside the worker; also the in-process path of fuzzing and `--no-isolation` debugging."""
+    from etl.extract import fetch_hints
     from etl.model import RejectedInput
     from etl.parse import parse_bytes
     from etl.parse.caps import check_file
@@ -97,7 +98,8 @@ def parse_one(path: str, file_format: str | None, require_year: bool) -> dict:
         check_file(path)
         with open(path, "rb") as f:
             data = f.read()
-        rep = parse_bytes(data, Path(path).name, file_format)
+        # the fetch sidecar's hints beside the file (etl.extract.fetch_hints): evidence for the metadata
+        rep = parse_bytes(data, Path(path).name, file_format, fetch_hints(Path(path)))
         if require_year and rep.meta.year is None:
             raise RejectedInput(_YEAR_MISSING)
         out["report"] = rep.to_dict()

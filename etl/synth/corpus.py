@@ -24,8 +24,11 @@ from etl.synth.places import contains
 
 SAMPLE_DIR = PROJECT_ROOT / "sample" / "landing" / "generated"
 SAMPLE_N = 300
-# the bundled sample predates the layout classes (etl.synth.noise): kept as it is, they are tested at scale
-SAMPLE_CONFIG = Config(seed=2027, violation_rate=0.05, noise_rate=0.3, pin_series=True, layout_rate=0.0)
+# the bundled sample predates the layout and heading classes (etl.synth.noise): kept as it is, they are tested
+# at scale
+SAMPLE_CONFIG = Config(
+    seed=2027, violation_rate=0.05, noise_rate=0.3, pin_series=True, layout_rate=0.0, heading_rate=0.0
+)
 _CHUNK = 500
 
 

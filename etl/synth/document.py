@@ -29,7 +29,8 @@ class Document:
 
     @property
     def title(self) -> str:
-        return next((t for k, t in self.blocks if k == "title"), "")
+        """The title as a site's <title> or a PDF's metadata holds it: its lines joined, on one line."""
+        return "".join(t for k, t in self.blocks if k == "title")
 
 
 def build(spec: ReportSpec) -> Document:
@@ -45,7 +46,16 @@ def build(spec: ReportSpec) -> Document:
     with_title = not (
         spec.file_format == "text" and rng.random() < 0.25
     )  # like the seed: issuer in body only
-    blocks, evidence = narrative.blocks(spec.issuer, spec.scope, spec.year, spec.cells, rng, with_title)
+    blocks, evidence = narrative.blocks(
+        spec.issuer,
+        spec.scope,
+        spec.year,
+        spec.cells,
+        rng,
+        with_title,
+        heading=spec.heading,
+        heading_rng=random.Random(f"{spec.seed}/heading"),
+    )
     notes = [f"synthetic {spec.file_format} report"]
     if printed.kinds:
         notes.append("noise: " + ", ".join(printed.kinds))
@@ -53,7 +63,9 @@ def build(spec: ReportSpec) -> Document:
         notes.append(f"injected violation: {spec.injected}")
     if spec.layouts:
         notes.append("layouts: " + ", ".join(printed.layouts))
-    if not with_title:
+    if spec.heading:
+        notes.append(f"heading: {spec.heading}")
+    elif not with_title:
         notes.append("no title line (issuer only in body text)")
     return Document(spec, printed, blocks, evidence, rng, notes)
 

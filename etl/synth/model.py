@@ -21,7 +21,16 @@ from functools import cache
 from etl.spec import APPLICANT_COLUMNS, codes
 from etl.synth import checks, noise
 from etl.synth import values as vals
-from etl.synth.places import Issuer, chain, issuers, jurisdictions, leaves, n_issuers, stable_unit
+from etl.synth.places import (
+    Issuer,
+    chain,
+    fragment_counties,
+    issuers,
+    jurisdictions,
+    leaves,
+    n_issuers,
+    stable_unit,
+)
 from etl.synth.violations import CLASSES, broken_carry, inject
 
 FORMATS = ("html", "text", "glued", "pdf", "docx")
@@ -40,6 +49,9 @@ class Config:
     noise_rate: float = 0.3
     pin_series: bool = False  # the first county government: 2021-2023, carry-over broken in 2023
     layout_rate: float = 0.15  # reports printed in a layout class (etl.synth.noise.choose_layouts)
+    # reports whose issuer is printed in a heading class (etl.synth.noise.HEADINGS); with any, the counties
+    # whose names hold another prefecture's name (places.fragment_counties) are visited first
+    heading_rate: float = 0.25
 
 
 @dataclass
@@ -56,6 +68,7 @@ class ReportSpec:
     seed: str  # the report's own random stream (rendering, noise)
     layouts: tuple[str, ...] = ()  # table layouts (etl.synth.noise): form_2021 is in the template already
     form: str | None = None  # the template printed, when not the year's (a 2020 report on the 2021 form)
+    heading: str | None = None  # how the issuer is printed (etl.synth.noise.HEADINGS); None: a clean title
 
     @property
     def template(self) -> str:
@@ -125,6 +138,10 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
             inject(cls, template, values, rng)
         units = {"t2.fees.amount": "万元"} if template == "2021" else {"t2.procurement.amount": unit}
         layouts = noise.choose_layouts(fmt, issuer.kind, cls is not None, lrng) if with_layouts else ()
+        # the heading class from a stream of its own too (a corpus without headings is unchanged)
+        hrng = random.Random(f"{cfg.seed}/{issuer.key}/{year}/heading")
+        with_heading = cfg.heading_rate > 0 and hrng.random() < cfg.heading_rate
+        heading = noise.choose_heading(fmt, issuer.kind, hrng) if with_heading else None
         yield ReportSpec(
             issuer=issuer,
             scope=scope,
@@ -138,6 +155,7 @@ def series(issuer: Issuer, cfg: Config, pin: bool = False) -> Iterator[ReportSpe
             seed=f"{cfg.seed}/{issuer.key}/{year}/{rng.getrandbits(32)}",
             layouts=(*layouts, *(("form_2021",) if form else ())),
             form=form,
+            heading=heading,
         )
         last = {c: int(values[f"t3.carried_forward.{c}"]) for c in APPLICANT_COLUMNS}
 
@@ -159,6 +177,9 @@ def iter_reports(n: int, cfg: Config) -> Iterator[ReportSpec]:
     """The first n reports of the national stream for cfg.seed (fewer if n exceeds the country's pool)."""
     order = list(leaves())
     random.Random(cfg.seed).shuffle(order)
+    if cfg.heading_rate > 0:  # names that trap a fragment-matching resolver: always in the corpus
+        traps = set(fragment_counties())
+        order = [c for c in order if c in traps] + [c for c in order if c not in traps]
     f = density(n)
     count = 0
     pinned = not cfg.pin_series
@@ -182,3 +203,41 @@ def iter_reports(n: int, cfg: Config) -> Iterator[ReportSpec]:
                         count += 1
                         if count >= n:
                             return
+
+
+# Formats the heading classes are printed in (a glued dump's header always prints the clean title).
+HEADING_FORMATS = ("text", "html", "pdf", "docx")
+
+
+def heading_sweep(cfg: Config, n_counties: int = 12) -> Iterator[ReportSpec]:
+    """Every heading class (etl.synth.noise.HEADINGS, and none) on every issuer kind, for the counties whose
+    names trap a fragment-matching resolver (places.fragment_counties) and `n_counties` others. Per county:
+    its government (the parent), two departments and three townships or street offices, all for one year
+    the government reports (units inside a county whose parent reports the same year), the formats taken
+    in turn. For tests and `make accuracy`: the metadata classes on a small known set, labelled as the
+    corpus writer labels them."""
+    from dataclasses import replace
+
+    plain = replace(cfg, heading_rate=0.0, layout_rate=0.0)
+    traps = fragment_counties()
+    others = [c for c in leaves() if c not in set(traps) and jurisdictions()[c].level == "county"]
+    random.Random(cfg.seed).shuffle(others)
+    turn = 0
+    for code in (*traps, *others[:n_counties]):
+        pool = issuers(jurisdictions()[code])
+        depts = [i for i in pool if i.kind == "dept"][:2]
+        towns = [i for i in pool if i.kind == "town"][:3]
+        gov = list(series(pool[0], plain))
+        year = gov[int(stable_unit(cfg.seed, "sweep", code) * len(gov))].year
+        for iss in (pool[0], *depts, *towns):
+            reports = list(series(iss, plain))
+            spec = next((s for s in reports if s.year == year), reports[0])
+            for heading in (None, *noise.HEADINGS):
+                fmts = [
+                    f
+                    for f in HEADING_FORMATS
+                    if heading is None or heading in noise.heading_classes(f, iss.kind)
+                ]
+                if fmts:
+                    yield replace(spec, heading=heading, file_format=fmts[turn % len(fmts)])
+                    turn += 1

