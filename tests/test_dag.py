@@ -511,10 +511,17 @@ def _named(items, name: str) -> bool:
     return any(Path(str(item)).name == name for item in items)
 
 
-def dags_test(env: dict[str, str], conf: str, tmp_path: Path) -> str:
-    """`airflow dags test` of the DAG with this conf; its log (also in tmp_path/dags-test.log)."""
+def dags_test(
+    env: dict[str, str],
+    conf: str,
+    tmp_path: Path,
+    dag_id: str = DAG_ID,
+    *args: str,
+    check: bool = True,
+) -> str:
+    """`airflow dags test` of a DAG with this conf (args: e.g. a logical date); its log (also in tmp_path)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "airflow", "dags", "test", DAG_ID, "--conf", conf],
+        [sys.executable, "-m", "airflow", "dags", "test", dag_id, *args, "--conf", conf],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -522,14 +529,50 @@ def dags_test(env: dict[str, str], conf: str, tmp_path: Path) -> str:
         timeout=E2E_TIMEOUT,
     )
     log = proc.stdout + proc.stderr
-    (tmp_path / "dags-test.log").write_text(log, encoding="utf-8")
-    assert proc.returncode == 0, f"airflow dags test failed (exit {proc.returncode}):\n{log[-6000:]}"
+    (tmp_path / f"dags-test-{dag_id}.log").write_text(log, encoding="utf-8")
+    if check:
+        assert proc.returncode == 0, (
+            f"airflow dags test {dag_id} failed (exit {proc.returncode}):\n{log[-6000:]}"
+        )
     return log
 
 
+def last_run(airflow_home: Path, dag_id: str) -> tuple[str, str, list[tuple], dict]:
+    """The DAG's last run as Airflow recorded it: run id, state, task instances, XComs."""
+    with sqlite3.connect(airflow_home / "airflow.db") as db:
+        (run_id, state) = db.execute(
+            "select run_id, state from dag_run where dag_id = ? order by id desc limit 1", (dag_id,)
+        ).fetchone()
+        tis = db.execute(
+            "select task_id, map_index, state from task_instance where dag_id = ? and run_id = ?",
+            (dag_id, run_id),
+        ).fetchall()
+        xcoms = {
+            (task_id, map_index, key): value
+            for task_id, map_index, key, value in db.execute(
+                "select task_id, map_index, key, value from xcom where dag_id = ? and run_id = ?",
+                (dag_id, run_id),
+            )
+        }
+    return run_id, state, tis, xcoms
+
+
+def warehouse_rows(workdir: Path) -> tuple[list, list]:
+    import duckdb
+
+    con = duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True)
+    try:
+        reports = con.execute("select province, year from dim_report order by all").fetchall()
+        mart = con.execute("select * from mart_province_year order by all").fetchall()
+    finally:
+        con.close()
+    return [(p, int(y)) for p, y in reports], mart
+
+
 @pytest.mark.e2e
-@pytest.mark.timeout(E2E_TIMEOUT + 120)
-def test_dag_runs_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
+@pytest.mark.timeout(3 * E2E_TIMEOUT + 120)
+def test_dags_run_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
+    """Ingest, then the warehouse DAG (as `make run` runs them), then a rebuild of one report year."""
     assert SEED.is_file(), f"the project's sample seed report is missing: {SEED}"
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -545,23 +588,9 @@ def test_dag_runs_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
     conf = json.dumps({"landing": str(landing), "workdir": str(workdir)})
     dags_test(env, conf, tmp_path)
 
-    # The run as Airflow recorded it: every task instance succeeded, parse ran once per batch, and only
-    # small values (paths, counts) went through XCom.
-    with sqlite3.connect(migrated_airflow_home / "airflow.db") as db:
-        (run_id, state) = db.execute(
-            "select run_id, state from dag_run where dag_id = ? order by id desc limit 1", (DAG_ID,)
-        ).fetchone()
-        tis = db.execute(
-            "select task_id, map_index, state from task_instance where dag_id = ? and run_id = ?",
-            (DAG_ID, run_id),
-        ).fetchall()
-        xcoms = {
-            (task_id, map_index, key): value
-            for task_id, map_index, key, value in db.execute(
-                "select task_id, map_index, key, value from xcom where dag_id = ? and run_id = ?",
-                (DAG_ID, run_id),
-            )
-        }
+    # The ingest run as Airflow recorded it: every task instance succeeded, parse ran once per batch, and
+    # only small values (paths, counts) went through XCom.
+    run_id, state, tis, xcoms = last_run(migrated_airflow_home, DAG_ID)
     assert state == "success"
     assert {(t, s) for t, _, s in tis} == {(t, "success") for t in PIPELINE_CHAIN}, tis
     big = {k: len(str(v)) for k, v in xcoms.items() if len(str(v)) > 16_000}
@@ -574,20 +603,20 @@ def test_dag_runs_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
     # The pipeline run id is Airflow's run id made filesystem-safe.
     assert run_dir.name == json.loads(xcoms[("extract", -1, "run_id")])
     assert run_dir.name == re.sub(r"[^A-Za-z0-9._-]+", "-", run_id).strip(".-"), (run_id, run_dir.name)
+    assert json.loads(xcoms[("load", -1, "return_value")])["years"] == [2021]
+
+    # The warehouse DAG: marts and summary of that run (a manual run takes the workdir's last run).
+    dags_test(env, json.dumps({"workdir": str(workdir)}), tmp_path, WAREHOUSE_DAG_ID)
+    _, state, tis, xcoms = last_run(migrated_airflow_home, WAREHOUSE_DAG_ID)
+    assert state == "success"
+    assert {(t, s) for t, _, s in tis} == {(t, "success") for t in WAREHOUSE_CHAIN}, tis
+    assert Path(json.loads(xcoms[("marts", -1, "run_dir")])) == run_dir
+    assert json.loads(xcoms[("summary", -1, "return_value")])["counts"]["loaded"] == 1
 
     # The warehouse holds the seed report once, and its mart row.
-    import duckdb
-
-    con = duckdb.connect(str(workdir / "warehouse.duckdb"), read_only=True)
-    try:
-        reports = con.execute("select province, year from dim_report").fetchall()
-        mart = con.execute(
-            "select count(*) from mart_province_year where province = '浙江省' and year = 2021"
-        ).fetchone()[0]
-    finally:
-        con.close()
-    assert [(p, int(y)) for p, y in reports] == [("浙江省", 2021)]
-    assert mart == 1
+    reports, mart = warehouse_rows(workdir)
+    assert reports == [("浙江省", 2021)]
+    assert len(mart) == 1
 
     # The run summary: one copy loaded, the other a duplicate, the notes rejected.
     from etl import pipeline
@@ -601,3 +630,40 @@ def test_dag_runs_end_to_end(migrated_airflow_home: Path, tmp_path: Path):
     (kept,) = copies - duplicated
     assert _named(summary["loaded"], kept), summary["loaded"]
     assert len(summary["loaded"]) == 1, summary["loaded"]
+
+    # The rebuild DAG for report year 2021 (the logical date a backfill would give it): it republishes
+    # that year from the parse cache, and the warehouse says the same afterwards.
+    dags_test(env, conf, tmp_path, REBUILD_DAG_ID, "2021-04-01T03:00:00+08:00")
+    _, state, tis, xcoms = last_run(migrated_airflow_home, REBUILD_DAG_ID)
+    assert state == "success"
+    assert {t for t, _, s in tis if s == "success"} >= set(REBUILD_CHAIN) - {"parse"}, tis
+    rebuild_dir = Path(json.loads(xcoms[("extract", -1, "run_dir")]))
+    plan = json.loads((rebuild_dir / "manifest.json").read_text(encoding="utf-8"))["plan"]
+    assert plan["rebuild_years"] == [2021], plan
+    assert json.loads(xcoms[("load", -1, "return_value")])["years"] == [2021]
+    dags_test(env, json.dumps({"workdir": str(workdir)}), tmp_path, WAREHOUSE_DAG_ID)
+    assert warehouse_rows(workdir) == (reports, mart)
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(E2E_TIMEOUT + 120)
+def test_failed_task_raises_an_alert(migrated_airflow_home: Path, tmp_path: Path):
+    """A task that fails (here: report years without rebuild, a ValueError) fails at once (no retry) and
+    leaves an alert line under the workdir and an ALERT line in its log."""
+    landing, workdir = tmp_path / "landing", tmp_path / "work"
+    landing.mkdir()
+    shutil.copyfile(SEED, landing / "suichang-2021.txt")
+    env = airflow_env(migrated_airflow_home, ETL_LANDING_DIR=str(landing), ETL_WORKDIR=str(workdir))
+    conf = json.dumps({"landing": str(landing), "workdir": str(workdir), "years": [2021]})
+    log = dags_test(env, conf, tmp_path, check=False)
+
+    run_id, state, tis, _ = last_run(migrated_airflow_home, DAG_ID)
+    assert state == "failed"
+    states = {t: s for t, _, s in tis}
+    assert states["fetch"] == "success" and states["extract"] == "failed", states
+    lines = (workdir / "alerts.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1, lines  # one failed task, one try: the policy did not retry a ValueError
+    alert = json.loads(lines[0])
+    assert (alert["dag_id"], alert["run_id"], alert["task_id"]) == (DAG_ID, run_id, "extract")
+    assert alert["error"].startswith("ValueError: ") and "rebuild" in alert["error"]
+    assert f"ALERT {DAG_ID}.extract failed in run {run_id}" in log
