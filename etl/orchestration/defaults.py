@@ -18,8 +18,6 @@ TAGS = ["etl", "annual-reports"]
 # the same year partitions would serialize on locks anyway).  Created by `make run` and the tests:
 # `airflow pools set warehouse 1 ...` (docs/deploy.md).
 WAREHOUSE_POOL = "warehouse"
-WAREHOUSE_POOL_SLOTS = 1
-WAREHOUSE_POOL_DESCRIPTION = "one writer at a time into the annual-reports warehouse (load, marts)"
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
