@@ -18,7 +18,8 @@ run's ledger (with ``ETL_AIRFLOW_API_URL``).
 ``landing`` and ``workdir`` override ETL_LANDING_DIR / ETL_WORKDIR; ``fetch_manifest`` (else
 ETL_FETCH_MANIFEST) makes the head task fetch that URL manifest into the landing folder first;
 ``rebuild`` republishes the report ``years`` named (all years when none) even when nothing changed.  To
-rebuild a range of years, backfill ``annual_reports_rebuild`` instead (one run per year).
+rebuild a range of years, backfill ``annual_reports_rebuild`` (one run per year, each a run of this DAG);
+this DAG itself refuses backfills.
 """
 
 from __future__ import annotations
@@ -36,7 +37,10 @@ from etl.orchestration import defaults, params, schedule, tasks
     schedule=schedule.sweep(),
     start_date=defaults.START_DATE,
     catchup=False,
-    max_active_runs=1,
+    max_active_runs=1,  # one run at a time plans against the published ledger and publishes
+    # Sweeps are not backfilled (each covers the whole landing area); a range of report years is rebuilt by
+    # backfilling annual_reports_rebuild, whose runs queue here.
+    allowed_run_types=["scheduled", "manual"],
     dagrun_timeout=timedelta(hours=6),
     default_args=defaults.DEFAULT_ARGS,
     tags=defaults.TAGS,

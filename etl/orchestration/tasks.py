@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import get_current_context, task
@@ -21,6 +22,8 @@ from etl.orchestration.notes import counts_note, set_note, summary_note
 from etl.orchestration.schedule import report_year
 
 log = logging.getLogger("annual_reports")
+
+INGEST_DAG_ID = "annual_reports"
 
 
 def _opt(value: object) -> str | None:
@@ -80,16 +83,36 @@ def extract(params: dict | None = None, run_id: str | None = None, ti=None) -> l
     return _plan(params, run_id, ti, **rebuild_kwargs(params.get("years"), params.get("rebuild")))
 
 
-@task(task_id="extract")
-def extract_report_year(
-    params: dict | None = None, run_id: str | None = None, ti=None, logical_date=None
-) -> list[str]:
-    """A rebuild: republish one report year, the run's logical year (or the years the `years` param names)."""
+@task
+def rebuild_conf(params: dict | None = None, logical_date=None) -> dict:
+    """A rebuild run's order to the ingest DAG: republish its report year (the logical date's year, or the
+    years the `years` param names), from the same landing area into the same workdir."""
     params = params or {}
     years = params.get("years") or ([report_year(logical_date)] if logical_date else None)
     if not years:
         raise ValueError("a rebuild run names its report years: give it a logical date or the years param")
-    return _plan(params, run_id, ti, **rebuild_kwargs(years, rebuild=True))
+    conf: dict[str, Any] = rebuild_kwargs(years, rebuild=True)
+    conf.update({k: params[k] for k in ("landing", "workdir") if _opt(params.get(k))})
+    return conf
+
+
+def republish(conf) -> Any:
+    """Run the ingest DAG with `conf` and wait for it.  Rebuilds go through the ingest DAG, not a copy of
+    its tasks: its max_active_runs=1 is what keeps two runs from planning against the same published ledger
+    at once (a sweep, a backfill of several years, a manual rebuild all queue there, one at a time)."""
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    return TriggerDagRunOperator(
+        task_id="republish",
+        trigger_dag_id=INGEST_DAG_ID,
+        conf=conf,
+        wait_for_completion=True,
+        poke_interval=10,
+        allowed_states=["success"],
+        failed_states=["failed"],
+        # a run of a big year takes hours: the default 2 h timeout would fail a rebuild that is on its way
+        execution_timeout=timedelta(hours=12),
+    )
 
 
 @task(map_index_template="{{ batch_name }}")
