@@ -62,10 +62,17 @@ class Settings:
     bench_doc: Path  # where `make bench` writes its report
     run_lock_wait_s: float  # how long a second run on the same workdir waits for the first (etl.lock)
     parse_workers: int  # parse batches in flight in `python -m etl run` (the DAG maps them over workers)
+    # Where files that several machines share live (etl.storage): a folder or an fsspec URL (s3://bucket/etl).
+    storage_root: str
 
     @property
     def warehouse_path(self) -> Path:
         return self.workdir / "warehouse.duckdb"
+
+    @property
+    def alerts_path(self) -> Path:
+        """Where the DAGs' failure callback appends one JSON line per failed task (etl.orchestration)."""
+        return self.workdir / "alerts.jsonl"
 
     @property
     def store_dir(self) -> Path:
@@ -75,11 +82,12 @@ class Settings:
 
 def load_settings(landing: Path | None = None, workdir: Path | None = None) -> Settings:
     """Settings from the environment; explicit arguments (CLI flags) win over the environment."""
+    workdir = workdir.resolve() if workdir else _env_path("ETL_WORKDIR", PROJECT_ROOT / "var")
     return Settings(
         landing_dir=landing.resolve()
         if landing
         else _env_path("ETL_LANDING_DIR", PROJECT_ROOT / "sample" / "landing"),
-        workdir=workdir.resolve() if workdir else _env_path("ETL_WORKDIR", PROJECT_ROOT / "var"),
+        workdir=workdir,
         batch_size=int(os.environ.get("ETL_BATCH_SIZE", "200")),
         # PostgreSQL for teams (issue 6); None means the embedded DuckDB file under the workdir.
         warehouse_url=os.environ.get("ETL_WAREHOUSE_URL") or None,
@@ -91,6 +99,33 @@ def load_settings(landing: Path | None = None, workdir: Path | None = None) -> S
         bench_doc=_env_path("ETL_BENCH_DOC", PROJECT_ROOT / "docs" / "benchmarks.md"),
         run_lock_wait_s=float(os.environ.get("ETL_RUN_LOCK_WAIT_S") or "0"),
         parse_workers=max(1, int(os.environ.get("ETL_PARSE_WORKERS") or str(os.cpu_count() or 1))),
+        # one machine: the workdir itself; a cluster: a URL every worker reaches (docs/deploy.md)
+        storage_root=os.environ.get("ETL_STORAGE_ROOT") or str(workdir),
+    )
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Running as a service (etl/orchestration/): who hears about a failure, where task notes are written."""
+
+    alert_webhook_url: str | None  # failed tasks are also POSTed here as JSON (a chat or paging webhook)
+    alert_timeout_s: float
+    # Airflow's public REST API, for the task notes (the Task SDK cannot set a task's own note); unset: the
+    # summary goes to the task log only.  User and password: the auth manager's; without them the token is
+    # asked for without credentials (simple auth manager with all_admins, as in the tests).
+    airflow_api_url: str | None
+    airflow_api_user: str | None
+    airflow_api_password: str | None
+
+
+def load_service_settings() -> ServiceSettings:
+    env = os.environ.get
+    return ServiceSettings(
+        alert_webhook_url=env("ETL_ALERT_WEBHOOK_URL") or None,
+        alert_timeout_s=float(env("ETL_ALERT_TIMEOUT_S") or "10"),
+        airflow_api_url=(env("ETL_AIRFLOW_API_URL") or "").rstrip("/") or None,
+        airflow_api_user=env("ETL_AIRFLOW_API_USER") or None,
+        airflow_api_password=env("ETL_AIRFLOW_API_PASSWORD") or None,
     )
 
 
