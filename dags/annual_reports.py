@@ -39,8 +39,8 @@ from etl.orchestration import defaults, params, schedule, tasks
     catchup=False,
     max_active_runs=1,  # one run at a time plans against the published ledger and publishes
     # Sweeps are not backfilled (each covers the whole landing area); a range of report years is rebuilt by
-    # backfilling annual_reports_rebuild, whose runs queue here.
-    allowed_run_types=["scheduled", "manual"],
+    # backfilling annual_reports_rebuild, whose runs trigger runs here (operator_triggered) that queue.
+    allowed_run_types=["scheduled", "manual", "operator_triggered"],
     dagrun_timeout=timedelta(hours=6),
     default_args=defaults.DEFAULT_ARGS,
     tags=defaults.TAGS,

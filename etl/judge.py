@@ -60,7 +60,6 @@ def identity_share(template: str, cells: dict) -> tuple[int, int]:
 
 def judge(files: list[Path], root: Path) -> list[Judgement]:
     """Run the pipeline's stages up to the outcome decision over `files` (paths under `root`)."""
-    import pandas as pd
 
     from etl import pipeline
     from etl.transform import report_id
@@ -76,8 +75,7 @@ def judge(files: list[Path], root: Path) -> list[Judgement]:
         pipeline.transform(plan["run_dir"], [pipeline.parse_batch(b) for b in plan["batches"]])
         pipeline.validate(plan["run_dir"])
         manifest = pipeline._read_json(run / "manifest.json")
-        failures = pd.read_parquet(run / "validation" / "failures.parquet")
-        outcomes = {o.source_file: o for o in pipeline._outcomes(run, manifest, failures)}
+        outcomes = {o.source_file: o for o in pipeline.outcomes(plan["run_dir"])}
         parsed = {rec["file"]["path"]: rec.get("report") for rec in pipeline._iter_parsed(run)}
         staged = _staged_cells(run / "staging" / "cells")
     out = []

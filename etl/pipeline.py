@@ -440,6 +440,17 @@ def _ledger(run: Path, manifest: dict, failures) -> tuple[dict[str, dict], list[
     return ledger, snapshot
 
 
+def outcomes(run_dir: str) -> list[Outcome]:
+    """Every present file's outcome after this run's validation (what `load` would publish), for tools that
+    judge a run without publishing it (etl.judge)."""
+    import pandas as pd
+
+    run = Path(run_dir)
+    manifest = _read_json(run / "manifest.json")
+    failures = pd.read_parquet(run / "validation" / "failures.parquet")
+    return _ledger(run, manifest, failures)[1]
+
+
 def load(run_dir: str) -> dict:
     """Publish the run's delta (etl.load.load_run); a run that changed nothing does not touch the warehouse
     (so it stays byte-identical), and says so."""

@@ -350,7 +350,7 @@ def test_annual_reports_settings(dagbag):
     assert dag["max_active_runs"] == 1
     assert {"landing", "workdir", "fetch_manifest", "years", "rebuild"} <= set(dag["params"])
     assert dag["timetable"] == "MultipleCronTriggerTimetable"
-    assert dag["allowed_run_types"] == ["manual", "scheduled"]  # no backfill of a sweep
+    assert dag["allowed_run_types"] == ["manual", "operator_triggered", "scheduled"]  # no backfill of a sweep
 
 
 def test_annual_reports_tasks_and_chain(dagbag):
