@@ -417,8 +417,10 @@ def test_celery_deployment_runs_the_dags_and_matches_the_embedded_run(deployment
         # `backfill create` is refused (one running backfill per DAG)
         dep.wait_for(
             "the backfill to complete",
-            lambda: not dep.query(
-                "select id from backfill where dag_id = %s and completed_at is null", (REBUILD_DAG_ID,)
+            lambda: (
+                not dep.query(
+                    "select id from backfill where dag_id = %s and completed_at is null", (REBUILD_DAG_ID,)
+                )
             ),
         )
         print(f"backfill {attempt + 1} settled in {time.monotonic() - t1:.0f}s")
