@@ -342,6 +342,15 @@ def test_unreadable_docx_is_rejected():
         read_docx(b"PK\x03\x04 not a zip")
 
 
+def test_docx_of_a_zip_version_zipfile_cannot_read_is_rejected():
+    # fuzzing found it: a central directory asking for zip version 12.7 made zipfile raise NotImplementedError
+    data = bytearray(_docx_report(_values(3), set()))
+    at = data.index(b"PK\x01\x02")  # the first central directory entry; "version needed to extract" at +6
+    data[at + 6 : at + 8] = (127).to_bytes(2, "little")
+    with pytest.raises(RejectedInput, match=r"unreadable \.docx \(NotImplementedError\)"):
+        read_docx(bytes(data))
+
+
 def test_doc_named_files_read_as_what_they_are():
     docx_bytes = _docx_report(_values(3), set())
     assert read_doc(docx_bytes)[2] == read_docx(docx_bytes)[2]  # a .docx package named .doc/.wps

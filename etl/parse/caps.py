@@ -63,7 +63,8 @@ def check_zip(data: bytes) -> None:
     lim = limits()
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as e:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as e:
+        # NotImplementedError: a central directory naming a zip version or feature zipfile does not read
         raise RejectedInput(f"unreadable .docx ({e.__class__.__name__})") from e
     with zf:
         infos = zf.infolist()
