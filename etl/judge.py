@@ -60,7 +60,6 @@ def identity_share(template: str, cells: dict) -> tuple[int, int]:
 
 def judge(files: list[Path], root: Path) -> list[Judgement]:
     """Run the pipeline's stages up to the outcome decision over `files` (paths under `root`)."""
-
     from etl import pipeline
     from etl.transform import report_id
 
