@@ -196,7 +196,11 @@ def cache_key_of(f: SourceFile) -> str:
 
 def ledger_changes(new: dict[str, dict], old: dict[str, dict]) -> tuple[list[dict], list[str]]:
     """(rows to write, paths to delete): the published ledger made equal to `new`."""
-    upsert = [row for path, row in new.items() if _norm(old.get(path)) != _norm(row)]
+    upsert = []
+    for path, row in new.items():
+        was = old.get(path)
+        if row is not was and _norm(was) != _norm(row):  # `is`: a published row carried over unchanged
+            upsert.append(row)
     delete = sorted(set(old) - set(new))
     return upsert, delete
 

@@ -7,7 +7,7 @@ duplicates) is decided in one place and tested directly.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 
 # When one issuer-year arrives in several files, prefer the format that keeps cell boundaries best.
@@ -25,7 +25,7 @@ class Outcome:
     year: int | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return dict(vars(self))  # flat scalars: asdict's deepcopy is ~10x slower over a whole ledger
 
 
 CONFLICT_RULE = "meta.issuer_year_conflict"  # one issuer-year, two reports whose tables differ

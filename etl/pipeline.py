@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def safe_run_id(run_id: str) -> str:
 def _write_json(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj, ensure_ascii=False, indent=1), encoding="utf-8")
+    # compact: json's C encoder is bypassed when indenting, and a run's manifest and ledger snapshot name
+    # every landing file (150,000 at national scale); `jq .` shows them indented
+    tmp.write_text(json.dumps(obj, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     tmp.replace(path)
 
 
@@ -182,9 +185,14 @@ def _read_ledger_snapshot(run: Path) -> dict[str, dict]:
 
 
 # -- parse -------------------------------------------------------------------------------------------------
-def parse_batch(batch_path: str) -> str:
+def parse_batch(batch_path: str, parser=None) -> str:
     """Parse one batch of files in a capped worker; every result goes into the parse cache (the run's
-    parsed/*.jsonl keeps them too, with their timings, for the run's record)."""
+    parsed/*.jsonl keeps them too, with their timings, for the run's record).
+
+    `parser`: an open etl.parse.isolation.IsolatedParser to use (and leave open), so an in-process run
+    starts one worker per thread rather than one per batch; by default the batch has its own."""
+    from contextlib import nullcontext
+
     from etl.parse.cache import ParseCache, cache_key
     from etl.parse.isolation import IsolatedParser
 
@@ -195,7 +203,8 @@ def parse_batch(batch_path: str) -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".jsonl.tmp")
     # one capped worker process per batch, replaced when a file breaks a cap (etl.parse.isolation)
-    with tmp.open("w", encoding="utf-8") as f, IsolatedParser() as parser:
+    own = nullcontext(parser) if parser is not None else IsolatedParser()
+    with tmp.open("w", encoding="utf-8") as f, own as parser:
         for d in batch["files"]:
             src = SourceFile(**d)
             # {"report": …} or {"rejected": reason}, and parse_ms (observability, benchmarks)
@@ -316,10 +325,31 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
 def validate(run_dir: str) -> dict:
     """Template suites per chunk of staging, the cross-year suite against last year's reports (this run's
     staging, else the published warehouse) and the run's Data Docs; see etl.validate.stage."""
+    run = Path(run_dir)
+    if not any((run / "staging" / "reports").rglob("*.parquet")):
+        return _nothing_to_validate(run)
     from etl.validate.stage import validate_staging
 
-    run = Path(run_dir)
     return validate_staging(run, _run_settings(run).warehouse_path)
+
+
+def _nothing_to_validate(run: Path) -> dict:
+    """A run that staged no report (a sweep that found nothing new, a retraction): no rule has a row to
+    judge, so the failures are empty and Great Expectations (~3 s to import) is not started."""
+    import pandas as pd
+
+    from etl.validate import FAILURE_COLUMNS
+
+    out = run / "validation" / "failures.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({c: pd.Series(dtype="string") for c in FAILURE_COLUMNS}).to_parquet(out, index=False)
+    return {
+        "failures": str(out),
+        "n_failures": 0,
+        "n_reports_failing": 0,
+        "n_warnings": 0,
+        "n_reports_warned": 0,
+    }
 
 
 def suite_version() -> str:
@@ -394,11 +424,14 @@ def _read_fingerprints(path: Path) -> dict[str, bytes]:
     return dict(zip(t["report_id"].to_pylist(), t["fingerprint"].to_pylist(), strict=True))
 
 
-def _ledger(run: Path, manifest: dict, failures) -> tuple[dict[str, dict], list[Outcome]]:
-    """The whole published ledger after this run (path -> row), and the outcomes of the snapshot's files."""
+def _ledger(
+    run: Path, manifest: dict, failures, old: dict[str, dict] | None = None
+) -> tuple[dict[str, dict], list[Outcome]]:
+    """The whole published ledger after this run (path -> row), and the outcomes of the snapshot's files.
+    `old`: the run's ledger snapshot, when the caller has read it already."""
     staged = _read_json(run / "staged.json")
     outcomes, by_id = _staged_outcomes(run, manifest, staged, failures)
-    old = _read_ledger_snapshot(run)
+    old = _read_ledger_snapshot(run) if old is None else old
     keys = manifest["input_keys"]
     present = {f["path"] for f in manifest["files"]}
     fmt = {f["path"]: f for f in manifest["files"]}
@@ -422,12 +455,16 @@ def _ledger(run: Path, manifest: dict, failures) -> tuple[dict[str, dict], list[
             add(o, key)
         else:
             add(o, key, c.issuer, c.n_unresolved, ",".join(c.rule_ids) or None)
+    # reused and missing rows are the published rows themselves when their presence is unchanged: the
+    # identity tells ledger_changes to skip them without comparing 150,000 rows field by field
     for path in plan["reuse"]:
         if path not in ledger:
-            ledger[path] = {**old[path], "present": True}
+            row = old[path]
+            ledger[path] = row if row["present"] is True else {**row, "present": True}
     for path in plan["missing"]:
         if path not in ledger:
-            ledger[path] = {**old[path], "present": False}
+            row = old[path]
+            ledger[path] = row if row["present"] is False else {**row, "present": False}
     for path, first in manifest["duplicates"].items():
         f = fmt[path]
         add(Outcome(path, f["sha256"], f["file_format"], "duplicate", f"same content as {first}"), None)
@@ -463,10 +500,10 @@ def load(run_dir: str) -> dict:
     manifest = _read_json(run / "manifest.json")
     plan = manifest["plan"]
     failures = pd.read_parquet(run / "validation" / "failures.parquet")
-    ledger, outcomes = _ledger(run, manifest, failures)
+    old = _read_ledger_snapshot(run)
+    ledger, outcomes = _ledger(run, manifest, failures, old)
     if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
         raise LedgerError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
-    old = _read_ledger_snapshot(run)
     upsert, delete = ledger_changes(ledger, old)
     staged = _read_json(run / "staged.json")["paths"]
     write = {r["source_file"]: r for r in upsert} | {p: ledger[p] for p in staged}
@@ -586,6 +623,43 @@ def latest_run_dir(workdir: Path) -> Path | None:
     return max(runs, key=lambda p: (p / "outcome.json").stat().st_mtime) if runs else None
 
 
+class _ParserPerThread:
+    """parse_batch with one capped parser worker per thread, kept across batches (a worker's start-up, the
+    parser's imports, costs about as much as parsing a hundred text reports) and renewed every
+    RENEW_BATCHES batches so no worker's memory grows over a whole national run."""
+
+    RENEW_BATCHES = 10
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._open: list = []
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            for parser in self._open:
+                parser.close()
+            self._open.clear()
+
+    def __call__(self, batch_path: str) -> str:
+        from etl.parse.isolation import IsolatedParser
+
+        local = self._local
+        if getattr(local, "parser", None) is None or local.batches >= self.RENEW_BATCHES:
+            if getattr(local, "parser", None) is not None:
+                local.parser.close()
+                with self._lock:
+                    self._open.remove(local.parser)
+            local.parser, local.batches = IsolatedParser(), 0
+            with self._lock:
+                self._open.append(local.parser)
+        local.batches += 1
+        return parse_batch(batch_path, parser=local.parser)
+
+
 def run(
     landing: str | None = None,
     workdir: str | None = None,
@@ -605,8 +679,8 @@ def run(
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
     with workdir_lock(settings.workdir, run_id, settings.run_lock_wait_s):
         plan = extract(run_id, landing, workdir, years, rebuild, retract, retract_reason)
-        with ThreadPoolExecutor(max_workers=settings.parse_workers) as pool:
-            parsed = list(pool.map(parse_batch, plan["batches"]))
+        with ThreadPoolExecutor(max_workers=settings.parse_workers) as pool, _ParserPerThread() as parse:
+            parsed = list(pool.map(parse, plan["batches"]))
         transform(plan["run_dir"], parsed)
         validate(plan["run_dir"])
         load(plan["run_dir"])

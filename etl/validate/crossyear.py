@@ -33,6 +33,7 @@ THIS_CODES = (
 )
 CODES = tuple(dict.fromkeys((*PREV_CODES, *THIS_CODES)))  # what to read of any report
 KEYS = ["report_id", "issuer", "year", "template"]
+MAX_NAMED_ISSUERS = 5000  # past this, warehouse_reports reads whole years (one scan beats a huge IN list)
 
 
 def warehouse_reports(db: Path, wanted: pd.DataFrame) -> pd.DataFrame:
@@ -49,11 +50,17 @@ def warehouse_reports(db: Path, wanted: pd.DataFrame) -> pd.DataFrame:
         if not {"dim_report", "fact_cell"} <= set(wh.tables()):
             return out
         years = sorted({int(y) for y in wanted["year"]})
+        issuers = sorted(set(wanted["issuer"]))
+        # an incremental run's few issuers are named in the query, so it reads their last year only, not a
+        # whole year of the warehouse (150,000 reports); a run of many reads the years and filters below
+        by_issuer = len(issuers) <= MAX_NAMED_ISSUERS
+        named = f" AND r.issuer IN ({', '.join('?' * len(issuers))})" if by_issuer else ""
         rows = wh.fetchall(
             "SELECT r.report_id, r.issuer, r.year, r.template, c.code, c.value "
             "FROM dim_report r JOIN fact_cell c ON c.report_id = r.report_id "
-            f"WHERE r.year IN ({', '.join('?' * len(years))}) AND c.code IN ({', '.join('?' * len(CODES))})",
-            [*years, *CODES],
+            f"WHERE r.year IN ({', '.join('?' * len(years))}) AND c.code IN ({', '.join('?' * len(CODES))})"
+            + named,
+            [*years, *CODES, *(issuers if by_issuer else ())],
         )
     finally:
         wh.close()

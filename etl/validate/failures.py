@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from etl.validate import FAILURE_COLUMNS
 from etl.validate.suites import flagged, on_purpose
 
-FAILURE_COLUMNS = ["report_id", "rule_id", "severity", "cells", "expected", "found", "message"]
 Hit = tuple[dict[str, Any], list[str]]  # (expectation meta, failing report ids)
 _LISTED = 8  # cells named in a message; the cells column lists them all
 
