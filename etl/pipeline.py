@@ -25,6 +25,7 @@ changed files fall into. A run over an unchanged landing area parses nothing and
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -97,9 +98,8 @@ def extract(
     ledger = read_ledger(resolve(settings.warehouse_path))
     corrections = load_corrections(settings.corrections_file)
     suites = suite_version()
-    keys = {
-        f.path: input_key(suites, corrections_digest(corrections.get(report_id(f.sha256), {}))) for f in files
-    }
+    key_of = functools.cache(lambda digest: input_key(suites, digest))  # a few distinct keys, 150,000 files
+    keys = {f.path: key_of(corrections_digest(corrections.get(report_id(f.sha256), {}))) for f in files}
     decided = plan(
         files,
         ledger,
