@@ -76,8 +76,22 @@ class Settings:
 
     @property
     def store_dir(self) -> Path:
-        """What outlives a run: the parse cache and the landing's stat cache (etl.incremental)."""
+        """What outlives a run on the machine that scans the landing area: the landing's stat cache."""
         return self.workdir / "store"
+
+    def _shared(self, name: str) -> str:
+        root = self.storage_root
+        return root.rstrip("/") + "/" + name if "://" in root else str(Path(root) / name)
+
+    @property
+    def runs_root(self) -> str:
+        """Where run folders live: under the storage root, so every worker reads what another wrote."""
+        return self._shared("runs")
+
+    @property
+    def cache_root(self) -> str:
+        """The parse cache's store (etl.parse.cache), under the storage root: one parse per file, cluster-wide."""
+        return self._shared("store")
 
 
 def load_settings(landing: Path | None = None, workdir: Path | None = None) -> Settings:

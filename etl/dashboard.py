@@ -139,7 +139,7 @@ def trend_svg(rows: list[Row], width: int = 560, height: int = 160) -> str:
     )
 
 
-def _year_block(r: Row, mismatches: list[Row]) -> str:
+def _year_block(r: Row, mismatches: list[Row], regions_flagged: int | None = None) -> str:
     cards = _cards(
         [
             ("申请 applications (一+二)", _n(r["applications"])),
@@ -200,6 +200,12 @@ def _year_block(r: Row, mismatches: list[Row]) -> str:
     by_region: dict[str, list[Row]] = defaultdict(list)
     for m in mismatches:
         by_region[m["region_agency"]].append(m)
+    more = (regions_flagged or 0) - len({m["region_report_id"] for m in mismatches})
+    if more > 0:
+        recon += (
+            f'<p class="warn">{_n(len(by_region))} regions with the largest differences shown; {_n(more)} more '
+            "region reports disagree with their children: mart_reconciliation lists them all.</p>"
+        )
     for region, ms in by_region.items():
         recon += (
             f"<h4>{_e(region)}: region report vs its {_n(ms[0]['n_children'])} children "
@@ -222,6 +228,9 @@ def _year_block(r: Row, mismatches: list[Row]) -> str:
         f'<div class="year" data-year="{r["year"]}"><h3>{r["year"]}</h3>{cards}'
         f'{outcome_svg(r)}<div class="grid">{volumes}{coverage}{quality}</div>{recon}</div>'
     )
+
+
+MAX_REGIONS = 10  # reconciliation tables shown per province-year
 
 
 def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> str:
@@ -263,7 +272,11 @@ def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> 
     )
     sections = []
     for i, (province, rs) in enumerate(by_province.items()):
-        blocks = "".join(_year_block(r, mismatches[(province, r["year"])]) for r in reversed(rs))
+        flagged = info.get("regions_flagged") or {}
+        blocks = "".join(
+            _year_block(r, mismatches[(province, r["year"])], flagged.get((province, r["year"])))
+            for r in reversed(rs)
+        )
         sections.append(
             f'<section class="province" id="p-{i}" data-province="{_e(province)}">'
             f"<h2>{_e(province)}</h2>{trend_svg(rs)}{blocks}</section>"
@@ -310,11 +323,25 @@ def write_dashboard(db: Path | str | Target, out: Path, fetch: dict | None = Non
     landing folder's last fetch summary, if any."""
     with connect(resolve(db), read_only=True) as wh:
         rows = wh.fetch_dicts("SELECT * FROM mart_province_year")
-        recon = wh.fetch_dicts("SELECT * FROM mart_reconciliation")
+        # the regions whose figures disagree with their children's, the largest differences first, at most
+        # MAX_REGIONS per province-year: a page for people (mart_reconciliation holds every row)
+        recon = wh.fetch_dicts(f"""
+            SELECT * FROM mart_reconciliation WHERE warning AND region_report_id IN (
+                SELECT region_report_id FROM (
+                    SELECT region_report_id, row_number() OVER (
+                        PARTITION BY province, year ORDER BY max(abs(difference)) DESC, region_report_id) AS k
+                    FROM mart_reconciliation WHERE warning
+                    GROUP BY province, year, region_report_id) AS ranked
+                WHERE k <= {MAX_REGIONS})""")
+        flagged = wh.fetchall(
+            "SELECT province, year, count(DISTINCT region_report_id) FROM mart_reconciliation "
+            "WHERE warning GROUP BY province, year"
+        )
         runs = wh.fetch_dicts("SELECT run_id, finished_at, files_seen, loaded, quarantined FROM run_log")
         version = wh.fetchall("SELECT value FROM meta WHERE key = 'region_data_version'")
     recon.sort(key=lambda m: (m["province"], m["year"], m["region_report_id"], m["figure_order"]))
     info = {
+        "regions_flagged": {(p, y): n for p, y, n in flagged},
         "run": max(runs, key=lambda r: r["finished_at"]) if runs else None,
         "region_data_version": version[0][0] if version else None,
         "fetch": fetch,

@@ -8,7 +8,9 @@ Runs are incremental (etl.incremental): extract plans against the warehouse's pu
 reads only what the parse cache lacks, and load republishes only the issuer-year slots the run's new or
 changed files fall into. A run over an unchanged landing area parses nothing and writes nothing.
 
-<workdir>/runs/<run_id>/
+<storage root>/runs/<run_id>/    (ETL_STORAGE_ROOT, the workdir by default; on an object store each stage works
+                                  on a local copy of what it reads and uploads what it writes: etl.storage)
+    run.json                 extract: the run's landing folder and workdir (what later stages need of it)
     manifest.json            extract: every landing file (sha256, format, input key), exact duplicates,
                              batches, the plan (delta / reuse / missing / renamed / retract)
     published_ledger.parquet extract: the published ledger the plan was made against
@@ -18,7 +20,9 @@ changed files fall into. A run over an unchanged landing area parses nothing and
     staging/{reports,cells}/year=YYYY/*.parquet   transform: the fact tables of the staged reports
     validation/failures.parquet                   validate: every (report, rule) that failed
     outcome.json             load: the whole ledger's snapshot, counts, what was published
-<workdir>/store/             the parse cache (etl.parse.cache) and the landing's stat cache
+    inputs/<sha256>/         extract, remote storage only: the files to parse (parse workers need no landing)
+<storage root>/store/parse/  the parse cache (etl.parse.cache)
+<workdir>/store/stat/        the landing's stat cache (where extract runs)
 <workdir>/warehouse.duckdb   load + marts (or PostgreSQL when ETL_WAREHOUSE_URL is set)
 <workdir>/dashboard.html     marts: the static province dashboard
 """
@@ -30,8 +34,9 @@ import json
 import re
 import threading
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from etl import storage
 from etl.config import load_settings
 from etl.model import LedgerError, ParsedReport, SourceFile
 from etl.outcomes import Candidate, Outcome, counted_with_partner, decide, fetched_pages, summary
@@ -88,9 +93,9 @@ def extract(
     if years and not rebuild:
         raise ValueError("years name the partitions to rebuild: pass rebuild=True with them")
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
-    run_dir = settings.workdir / "runs" / safe_run_id(run_id)
-    store = settings.store_dir
-    stat_path = store / "stat" / (_landing_key(settings.landing_dir) + ".json")
+    run_url = storage.join(settings.runs_root, safe_run_id(run_id))
+    store = settings.cache_root
+    stat_path = settings.store_dir / "stat" / (_landing_key(settings.landing_dir) + ".json")
     stat_cache = _read_json(stat_path) if stat_path.exists() else {}
     refused: list = []  # landing entries that cannot be parsed (FIFOs, symlinks out of the root, …)
     files = scan_landing(settings.landing_dir, refused, stat_cache)
@@ -100,6 +105,7 @@ def extract(
     suites = suite_version()
     key_of = functools.cache(lambda digest: input_key(suites, digest))  # a few distinct keys, 150,000 files
     keys = {f.path: key_of(corrections_digest(corrections.get(report_id(f.sha256), {}))) for f in files}
+    default_key = key_of("")
     decided = plan(
         files,
         ledger,
@@ -112,47 +118,82 @@ def extract(
     cache = ParseCache(store)
     delta = set(decided.delta)
     to_parse = [f for f in decided.unique if f.path in delta and not cache.has(cache_key_of(f))]
-    batches = []
-    for i in range(0, len(to_parse), settings.batch_size):
-        path = run_dir / "batches" / f"batch-{i // settings.batch_size:04d}.json"
-        chunk = to_parse[i : i + settings.batch_size]
+    writes = ("run.json", "manifest.json", "published_ledger.parquet", "batches")
+    with storage.working_copy(run_url, writes=writes) as run_dir:
+        inputs = _share_inputs(settings.landing_dir, run_url, to_parse)
+        batches = []
+        for i in range(0, len(to_parse), settings.batch_size):
+            name = f"batch-{i // settings.batch_size:04d}.json"
+            chunk = to_parse[i : i + settings.batch_size]
+            _write_json(
+                run_dir / "batches" / name,
+                {
+                    "run_dir": run_url,
+                    "landing": str(settings.landing_dir),
+                    "inputs": inputs,
+                    "store": store,
+                    "files": [_entry(f) for f in chunk],
+                },
+            )
+            batches.append(storage.join(run_url, "batches", name))
+        _write_ledger_snapshot(run_dir / "published_ledger.parquet", ledger)
+        # the run's settings, apart from the manifest of every file: the stages that need only these (the
+        # warehouse, the landing folder) read a few bytes, not 150,000 files' entries
         _write_json(
-            path,
+            run_dir / "run.json",
+            {"run_id": run_dir.name, "landing": str(settings.landing_dir), "workdir": str(settings.workdir)},
+        )
+        _write_json(
+            run_dir / "manifest.json",
             {
-                "run_dir": str(run_dir),
+                "run_id": run_dir.name,
                 "landing": str(settings.landing_dir),
-                "store": str(store),
-                "files": [f.to_dict() for f in chunk],
+                "workdir": str(settings.workdir),
+                "store": store,
+                "suite_version": suites,
+                "files": [_entry(f) for f in files] + [_entry(f) for f, _ in refused],
+                # one key judges nearly every file: it is written once, and the files judged otherwise (a
+                # reviewed correction) are listed
+                "input_key": default_key,
+                "input_keys": {p: k for p, k in keys.items() if k != default_key},
+                "duplicates": decided.duplicates,
+                "refused": {f.path: reason for f, reason in refused},
+                "batches": batches,
+                "plan": decided.to_dict(),
+                "retract_reason": retract_reason,
             },
         )
-        batches.append(str(path))
-    _write_ledger_snapshot(run_dir / "published_ledger.parquet", ledger)
-    _write_json(
-        run_dir / "manifest.json",
-        {
-            "run_id": run_dir.name,
-            "landing": str(settings.landing_dir),
-            "workdir": str(settings.workdir),
-            "store": str(store),
-            "suite_version": suites,
-            "files": [f.to_dict() for f in files] + [f.to_dict() for f, _ in refused],
-            "input_keys": keys,
-            "duplicates": decided.duplicates,
-            "refused": {f.path: reason for f, reason in refused},
-            "batches": batches,
-            "plan": decided.to_dict(),
-            "retract_reason": retract_reason,
-        },
-    )
     n_files = len(files) + len(refused)
     return {
         "run_id": run_dir.name,
-        "run_dir": str(run_dir),
+        "run_dir": run_url,
         "batches": batches,
         "n_files": n_files,
         "n_delta": len(decided.delta),
         "n_parse": len(to_parse),
     }
+
+
+def _share_inputs(landing: Path, run_url: str, to_parse: list[SourceFile]) -> str | None:
+    """Where the parse workers read the run's files: None, the landing folder itself, when the run folder
+    is on this machine's filesystem (one machine, or a volume every worker mounts); else the storage root
+    (an object store), where extract puts each file to parse, with its fetch sidecar, under its sha256."""
+    from etl.extract import _FETCH_SUFFIX
+
+    if storage.local_dir(run_url) is not None:
+        return None
+    inputs = storage.join(run_url, "inputs")
+    for f in to_parse:
+        src = landing / f.path
+        for path in (src, src.with_name(src.name + _FETCH_SUFFIX)):
+            if path.is_file():
+                storage.upload(path, storage.join(inputs, f.sha256, path.name))
+    return inputs
+
+
+def _entry(f: SourceFile) -> dict:
+    """A file as the run's JSON records it: fields left at None (no fetch metadata) are omitted."""
+    return {k: v for k, v in f.to_dict().items() if v is not None}
 
 
 def _landing_key(landing: Path) -> str:
@@ -196,31 +237,44 @@ def parse_batch(batch_path: str, parser=None) -> str:
     from etl.parse.cache import ParseCache, cache_key
     from etl.parse.isolation import IsolatedParser
 
-    batch = _read_json(Path(batch_path))
-    landing = Path(batch["landing"])
-    cache = ParseCache(Path(batch["store"]))
-    out = Path(batch["run_dir"]) / "parsed" / (Path(batch_path).stem + ".jsonl")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".jsonl.tmp")
-    # one capped worker process per batch, replaced when a file breaks a cap (etl.parse.isolation)
-    own = nullcontext(parser) if parser is not None else IsolatedParser()
-    with tmp.open("w", encoding="utf-8") as f, own as parser:
-        for d in batch["files"]:
-            src = SourceFile(**d)
-            # {"report": …} or {"rejected": reason}, and parse_ms (observability, benchmarks)
-            result = parser.parse(landing / src.path, src.file_format)
-            result.pop("traceback", None)
-            cache.put(cache_key(src.sha256, src.file_format), result)
-            f.write(json.dumps({"file": d, **result}, ensure_ascii=False) + "\n")
-    tmp.replace(out)
-    return str(out)
+    batch = json.loads(storage.read_text(batch_path))
+    landing, inputs = Path(batch["landing"]), batch.get("inputs")
+    cache = ParseCache(batch["store"])
+    name = PurePosixPath(batch_path).stem + ".jsonl"
+    with storage.working_copy(batch["run_dir"], writes=(f"parsed/{name}",)) as run:
+        out = run / "parsed" / name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".jsonl.tmp")
+        # one capped worker process per batch, replaced when a file breaks a cap (etl.parse.isolation)
+        own = nullcontext(parser) if parser is not None else IsolatedParser()
+        with tmp.open("w", encoding="utf-8") as f, own as parser:
+            for d in batch["files"]:
+                src = SourceFile(**d)
+                # {"report": …} or {"rejected": reason}, and parse_ms (observability, benchmarks)
+                if inputs is None:
+                    result = parser.parse(landing / src.path, src.file_format)
+                else:  # a file extract shared through the storage root, read here with its sidecar
+                    with storage.local_path(storage.join(inputs, src.sha256), "r") as folder:
+                        result = parser.parse(folder / PurePosixPath(src.path).name, src.file_format)
+                result.pop("traceback", None)
+                cache.put(cache_key(src.sha256, src.file_format), result)
+                f.write(json.dumps({"file": d, **result}, ensure_ascii=False) + "\n")
+        tmp.replace(out)
+    return storage.join(batch["run_dir"], "parsed", name)
+
+
+def _run_info(run: Path) -> dict | None:
+    """run.json (the run's landing and workdir); the manifest of runs made before it existed."""
+    for name in ("run.json", "manifest.json"):
+        if (run / name).exists():
+            return _read_json(run / name)
+    return None
 
 
 def _run_settings(run: Path):
-    """The settings a run was planned with: its manifest records the workdir (and so the warehouse)."""
-    manifest = run / "manifest.json"
-    workdir = Path(_read_json(manifest)["workdir"]) if manifest.exists() else None
-    return load_settings(workdir=workdir)
+    """The settings a run was planned with: its workdir (and so the warehouse)."""
+    info = _run_info(run)
+    return load_settings(workdir=Path(info["workdir"]) if info else None)
 
 
 def _iter_parsed(run_dir: Path):
@@ -248,89 +302,102 @@ def transform(run_dir: str, parsed_paths: list[str] | None = None) -> str:
     from etl.parse.cache import ParseCache, cache_key
     from etl.transform import report_id, reset_staging, write_facts
 
-    run = Path(run_dir)
-    manifest = _read_json(run / "manifest.json")
-    settings = _run_settings(run)
-    corrections = load_corrections(settings.corrections_file)
-    cache = ParseCache(Path(manifest["store"]))
-    files = {f["path"]: f for f in manifest["files"]}
-    plan = manifest["plan"]
-    ledger = _read_ledger_snapshot(run)
+    with storage.working_copy(
+        run_dir,
+        reads=("run.json", "manifest.json", "published_ledger.parquet"),
+        writes=("staging", "staged.json"),
+    ) as run:
+        manifest = _read_json(run / "manifest.json")
+        settings = _run_settings(run)
+        corrections = load_corrections(settings.corrections_file)
+        cache = ParseCache(manifest["store"])
+        files = {f["path"]: f for f in manifest["files"]}
+        plan = manifest["plan"]
+        ledger = _read_ledger_snapshot(run)
 
-    def source(path: str) -> SourceFile:
-        if path in files:
-            return SourceFile(**files[path])
-        row = ledger[path]  # a published file no longer in the landing area: what the ledger knows of it
-        return SourceFile(path=path, sha256=row["sha256"], size=0, file_format=row["file_format"])
+        def source(path: str) -> SourceFile:
+            if path in files:
+                return SourceFile(**files[path])
+            row = ledger[path]  # a published file no longer in the landing area: what the ledger knows of it
+            return SourceFile(path=path, sha256=row["sha256"], size=0, file_format=row["file_format"])
 
-    def record(src: SourceFile) -> dict:
-        rec = cache.get(cache_key(src.sha256, src.file_format))
-        if rec is None:
-            raise LedgerError(
-                f"{src.path}: no parse result in the cache {cache.root} (store lost?): run with rebuild, "
-                "or retract the file if it is gone from the landing area"
-            )
-        return rec
+        def record(src: SourceFile) -> dict:
+            rec = cache.get(cache_key(src.sha256, src.file_format))
+            if rec is None:
+                raise LedgerError(
+                    f"{src.path}: no parse result in the cache {cache.root} (store lost?): run with rebuild, "
+                    "or retract the file if it is gone from the landing area"
+                )
+            return rec
 
-    # Records are read twice (slots first, facts second) rather than held: at 150,000 reports the parsed
-    # records of a run would take gigabytes; staging is written a batch at a time.
-    staged: list[str] = []
-    rejected: dict[str, str] = {}
-    slots = set()
-    for path in plan["delta"]:
-        src = source(path)
-        rec = record(src)
-        staged.append(path)
-        if "report" in rec:
-            meta = rec["report"]["meta"]
-            slots.add(slot_of(meta["issuer"], meta["year"], report_id(src.sha256)))
-        else:
-            rejected[path] = rec["rejected"]
-    for path in plan["retract"]:
-        row = ledger[path]
-        if row["report_id"]:
-            slots.add(slot_of(row["issuer"], row["year"], row["report_id"]))
-    gone = set(plan["retract"]) | set(plan["renamed"]) | set(manifest["duplicates"])
-    partners = _partners(fetched_pages(manifest["files"]))
-    staged += slot_members(slots, ledger, exclude=set(staged) | gone, partners=partners)
-    staging = run / "staging"
-    reset_staging(staging)
-    size = settings.batch_size
-    reports = [p for p in staged if p not in rejected]
-    fingerprints: list[tuple[str, bytes]] = []
-    for i in range(0, len(reports), size):
-        chunk = []
-        for path in reports[i : i + size]:
+        # Records are read twice (slots first, facts second) rather than held: at 150,000 reports the parsed
+        # records of a run would take gigabytes; staging is written a batch at a time.
+        staged: list[str] = []
+        rejected: dict[str, str] = {}
+        slots = set()
+        for path in plan["delta"]:
             src = source(path)
             rec = record(src)
+            staged.append(path)
             if "report" in rec:
-                chunk.append((src, ParsedReport.from_dict(rec["report"])))
-                fingerprints.append((report_id(src.sha256), Candidate.fingerprint(rec["report"]["cells"])))
-            else:  # a slot member published as rejected cannot be: slot_members takes parsed reports only
+                meta = rec["report"]["meta"]
+                slots.add(slot_of(meta["issuer"], meta["year"], report_id(src.sha256)))
+            else:
                 rejected[path] = rec["rejected"]
-        write_facts(chunk, staging, part=f"stage-{i // size:04d}", corrections=corrections)
-    _write_fingerprints(staging / "fingerprints.parquet", fingerprints)
-    _write_json(
-        run / "staged.json",
-        {
-            "paths": staged,
-            "rejected": rejected,
-            "missing_sources": {p: source(p).to_dict() for p in staged if p not in files},
-        },
-    )
-    return str(staging)
+        for path in plan["retract"]:
+            row = ledger[path]
+            if row["report_id"]:
+                slots.add(slot_of(row["issuer"], row["year"], row["report_id"]))
+        gone = set(plan["retract"]) | set(plan["renamed"]) | set(manifest["duplicates"])
+        partners = _partners(fetched_pages(manifest["files"]))
+        staged += slot_members(slots, ledger, exclude=set(staged) | gone, partners=partners)
+        staging = run / "staging"
+        reset_staging(staging)
+        size = settings.batch_size
+        reports = [p for p in staged if p not in rejected]
+        fingerprints: list[tuple[str, bytes]] = []
+        for i in range(0, len(reports), size):
+            chunk = []
+            for path in reports[i : i + size]:
+                src = source(path)
+                rec = record(src)
+                if "report" in rec:
+                    chunk.append((src, ParsedReport.from_dict(rec["report"])))
+                    fingerprints.append(
+                        (report_id(src.sha256), Candidate.fingerprint(rec["report"]["cells"]))
+                    )
+                else:  # a slot member published as rejected cannot be: slot_members takes parsed reports only
+                    rejected[path] = rec["rejected"]
+            write_facts(chunk, staging, part=f"stage-{i // size:04d}", corrections=corrections)
+        _write_fingerprints(staging / "fingerprints.parquet", fingerprints)
+        _write_json(
+            run / "staged.json",
+            {
+                "paths": staged,
+                "rejected": rejected,
+                "missing_sources": {p: source(p).to_dict() for p in staged if p not in files},
+            },
+        )
+    return storage.join(run_dir, "staging")
 
 
 # -- validate ----------------------------------------------------------------------------------------------
 def validate(run_dir: str) -> dict:
     """Template suites per chunk of staging, the cross-year suite against last year's reports (this run's
     staging, else the published warehouse) and the run's Data Docs; see etl.validate.stage."""
-    run = Path(run_dir)
-    if not any((run / "staging" / "reports").rglob("*.parquet")):
-        return _nothing_to_validate(run)
-    from etl.validate.stage import validate_staging
+    reads, writes = ("run.json", "staging"), ("validation", "data_docs")
+    with storage.working_copy(run_dir, reads=reads, writes=writes) as run:
+        if not any((run / "staging" / "reports").rglob("*.parquet")):
+            result = _nothing_to_validate(run)
+        else:
+            from etl.validate.stage import validate_staging
 
-    return validate_staging(run, _run_settings(run).warehouse_path)
+            result = validate_staging(run, _run_settings(run).warehouse_path)
+    # where the files are for whoever reads them next (the run folder's own, when it is remote)
+    result["failures"] = storage.join(run_dir, "validation", "failures.parquet")
+    if "data_docs" in result:
+        result["data_docs"] = storage.join(run_dir, "data_docs", "index.html")
+    return result
 
 
 def _nothing_to_validate(run: Path) -> dict:
@@ -365,6 +432,18 @@ def suite_version() -> str:
 
 
 # -- load --------------------------------------------------------------------------------------------------
+# what load reads of its run folder (copied to the worker when the run folder is remote)
+_LOAD_READS = (
+    "run.json",
+    "manifest.json",
+    "published_ledger.parquet",
+    "staged.json",
+    "staging",
+    "validation/failures.parquet",
+    "batches",
+)
+
+
 def _staged_outcomes(run: Path, manifest: dict, staged: dict, failures) -> tuple[list[Outcome], dict]:
     """Loaded / quarantined / duplicate / rejected for the reports this run staged (etl.outcomes)."""
     import pyarrow.dataset as ds
@@ -432,7 +511,8 @@ def _ledger(
     staged = _read_json(run / "staged.json")
     outcomes, by_id = _staged_outcomes(run, manifest, staged, failures)
     old = _read_ledger_snapshot(run) if old is None else old
-    keys = manifest["input_keys"]
+    keys, default_key = manifest["input_keys"], manifest.get("input_key")
+    refused = manifest.get("refused", {})
     present = {f["path"] for f in manifest["files"]}
     fmt = {f["path"]: f for f in manifest["files"]}
     plan = manifest["plan"]
@@ -450,7 +530,10 @@ def _ledger(
 
     for o in outcomes:
         c = by_id.get(o.report_id) if o.report_id else None
-        key = keys.get(o.source_file) or (old.get(o.source_file) or {}).get("input_key")
+        if o.source_file in fmt and o.source_file not in refused:
+            key = keys.get(o.source_file, default_key)
+        else:  # a published file gone from the landing area keeps the key that judged it
+            key = (old.get(o.source_file) or {}).get("input_key")
         if c is None:
             add(o, key)
         else:
@@ -471,9 +554,8 @@ def _ledger(
     for path, reason in manifest.get("refused", {}).items():  # met by extract, never parsed
         f = fmt[path]
         add(Outcome(path, f["sha256"], f["file_format"], "rejected", reason), None)
-    snapshot = [
-        Outcome(*(row[c] for c in Outcome.__dataclass_fields__)) for row in ledger.values() if row["present"]
-    ]
+    fields = tuple(Outcome.__dataclass_fields__)
+    snapshot = [Outcome(*map(row.__getitem__, fields)) for row in ledger.values() if row["present"]]
     return ledger, snapshot
 
 
@@ -482,10 +564,10 @@ def outcomes(run_dir: str) -> list[Outcome]:
     judge a run without publishing it (etl.judge)."""
     import pandas as pd
 
-    run = Path(run_dir)
-    manifest = _read_json(run / "manifest.json")
-    failures = pd.read_parquet(run / "validation" / "failures.parquet")
-    return _ledger(run, manifest, failures)[1]
+    with storage.working_copy(run_dir, reads=_LOAD_READS, writes=()) as run:
+        manifest = _read_json(run / "manifest.json")
+        failures = pd.read_parquet(run / "validation" / "failures.parquet")
+        return _ledger(run, manifest, failures)[1]
 
 
 def load(run_dir: str) -> dict:
@@ -496,69 +578,72 @@ def load(run_dir: str) -> dict:
     from etl.incremental import ledger_changes
     from etl.load import load_run
 
-    run = Path(run_dir)
-    manifest = _read_json(run / "manifest.json")
-    plan = manifest["plan"]
-    failures = pd.read_parquet(run / "validation" / "failures.parquet")
-    old = _read_ledger_snapshot(run)
-    ledger, outcomes = _ledger(run, manifest, failures, old)
-    if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
-        raise LedgerError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
-    upsert, delete = ledger_changes(ledger, old)
-    staged = _read_json(run / "staged.json")["paths"]
-    write = {r["source_file"]: r for r in upsert} | {p: ledger[p] for p in staged}
-    counts = summary(outcomes)["counts"]
-    published = bool(write or delete)
+    with storage.working_copy(run_dir, reads=_LOAD_READS, writes=("outcome.json",)) as run:
+        manifest = _read_json(run / "manifest.json")
+        plan = manifest["plan"]
+        failures = pd.read_parquet(run / "validation" / "failures.parquet")
+        old = _read_ledger_snapshot(run)
+        ledger, outcomes = _ledger(run, manifest, failures, old)
+        if len(outcomes) != len(manifest["files"]):  # the accounting rule: no file is ever lost
+            raise LedgerError(f"ledger has {len(outcomes)} outcomes for {len(manifest['files'])} files")
+        upsert, delete = ledger_changes(ledger, old)
+        staged = _read_json(run / "staged.json")["paths"]
+        write = {r["source_file"]: r for r in upsert} | {p: ledger[p] for p in staged}
+        counts = summary(outcomes)["counts"]
+        published = bool(write or delete)
 
-    def outcome_doc(years: list[int]) -> dict:
-        return {
-            "run_id": manifest["run_id"],
-            "landing": manifest["landing"],
-            "outcomes": [o.to_dict() for o in outcomes],
-            **summary(outcomes),
-            "published": published,
-            "incremental": {
-                "parsed": sum(len(_read_json(Path(b))["files"]) for b in manifest["batches"]),
-                "reused": len(plan["reuse"]),
-                "delta": len(plan["delta"]),
-                "restaged": len(staged),
-                "ledger_rows_written": len(write),
-                "retracted": plan["retract"],
-                "missing": plan["missing"],
-                "renamed": plan["renamed"],
-                "years": years,
-            },
-        }
+        def outcome_doc(years: list[int]) -> dict:
+            return {
+                "run_id": manifest["run_id"],
+                "landing": manifest["landing"],
+                "outcomes": [o.to_dict() for o in outcomes],
+                **summary(outcomes),
+                "published": published,
+                "incremental": {
+                    "parsed": sum(
+                        len(_read_json(run / "batches" / PurePosixPath(b).name)["files"])
+                        for b in manifest["batches"]
+                    ),
+                    "reused": len(plan["reuse"]),
+                    "delta": len(plan["delta"]),
+                    "restaged": len(staged),
+                    "ledger_rows_written": len(write),
+                    "retracted": plan["retract"],
+                    "missing": plan["missing"],
+                    "renamed": plan["renamed"],
+                    "years": years,
+                },
+            }
 
-    # The run's record is written before the publish and renamed into place after it: every write that
-    # can fail (a full disk) happens before the commit, so a failed load has published nothing.
-    pending = run / "outcome.json.pending"
-    years = {r["year"] for r in write.values() if r.get("year")} | set(plan["rebuild_years"] or ())
-    _write_json(pending, outcome_doc(sorted(years)))
-    if not published:
+        # The run's record is written before the publish and renamed into place after it: every write that
+        # can fail (a full disk) happens before the commit, so a failed load has published nothing.
+        pending = run / "outcome.json.pending"
+        years = {r["year"] for r in write.values() if r.get("year")} | set(plan["rebuild_years"] or ())
+        _write_json(pending, outcome_doc(sorted(years)))
+        if not published:
+            pending.replace(run / "outcome.json")
+            return {"years": [], **counts, "warehouse": None, "published": False}
+        try:
+            result = load_run(
+                _run_settings(run).warehouse_path,
+                run / "staging",
+                failures,
+                list(write.values()),
+                manifest["run_id"],
+                suite_version(),
+                counts=counts,
+                gone=delete,
+                stale_report_ids=plan["stale_report_ids"],
+                replace_years=plan["rebuild_years"],
+                retracted=[
+                    {**old[p], "reason": manifest.get("retract_reason")} for p in plan["retract"] if p in old
+                ],
+            )
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
         pending.replace(run / "outcome.json")
-        return {"years": [], **counts, "warehouse": None, "published": False}
-    try:
-        result = load_run(
-            _run_settings(run).warehouse_path,
-            run / "staging",
-            failures,
-            list(write.values()),
-            manifest["run_id"],
-            suite_version(),
-            counts=counts,
-            gone=delete,
-            stale_report_ids=plan["stale_report_ids"],
-            replace_years=plan["rebuild_years"],
-            retracted=[
-                {**old[p], "reason": manifest.get("retract_reason")} for p in plan["retract"] if p in old
-            ],
-        )
-    except BaseException:
-        pending.unlink(missing_ok=True)
-        raise
-    pending.replace(run / "outcome.json")
-    return {**result, "published": True}
+        return {**result, "published": True}
 
 
 # -- marts -------------------------------------------------------------------------------------------------
@@ -569,14 +654,15 @@ def build_marts(run_dir: str) -> dict:
     from etl.load import build_marts as _build
     from etl.warehouse.marts import marts_fresh
 
-    settings = _run_settings(Path(run_dir))
-    outcome = Path(run_dir) / "outcome.json"
+    with storage.working_copy(run_dir, reads=("run.json", "outcome.json")) as run:
+        settings = _run_settings(run)
+        outcome = run / "outcome.json"
+        published = not outcome.exists() or _read_json(outcome).get("published", True)
+        fetched = _last_fetch(run)
     dashboard = settings.workdir / "dashboard.html"
-    published = not outcome.exists() or _read_json(outcome).get("published", True)
     if not published and dashboard.exists() and marts_fresh(settings.warehouse_path):
         return {"run_dir": run_dir, "skipped": "nothing published", "dashboard": str(dashboard)}
     result = _build(settings.warehouse_path)
-    fetched = _last_fetch(Path(run_dir))
     dashboard = write_dashboard(settings.warehouse_path, settings.workdir / "dashboard.html", fetched)
     return {"run_dir": run_dir, **result, "dashboard": str(dashboard)}
 
@@ -585,42 +671,64 @@ def _last_fetch(run: Path) -> dict | None:
     """The last web fetch into the run's landing folder (etl.fetch), if reports were fetched there."""
     from etl.fetch.store import last_summary
 
-    manifest = run / "manifest.json"
-    return last_summary(Path(_read_json(manifest)["landing"])) if manifest.exists() else None
+    info = _run_info(run)
+    return last_summary(Path(info["landing"])) if info else None
 
 
 def summarize(run_dir: str) -> dict:
     from etl.load import mart_rows
 
-    run = Path(run_dir)
-    outcome = _read_json(run / "outcome.json")
-    settings = _run_settings(run)
-    keep = ("loaded", "quarantined", "rejected", "duplicates", "counts", "published", "incremental")
-    failures_path = run / "validation" / "failures.parquet"
-    if failures_path.exists():
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
+    with storage.working_copy(
+        run_dir, reads=("run.json", "outcome.json", "validation/failures.parquet"), writes=()
+    ) as run:
+        outcome = _read_json(run / "outcome.json")
+        settings = _run_settings(run)
+        keep = ("loaded", "quarantined", "rejected", "duplicates", "counts", "published", "incremental")
+        failures_path = run / "validation" / "failures.parquet"
+        if failures_path.exists():
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
 
-        failures = pq.read_table(failures_path, columns=["report_id", "severity"])
-        warned = failures.filter(pc.not_equal(failures["severity"], "blocking"))
-        warnings = {"warnings": warned.num_rows, "reports_with_warnings": len(pc.unique(warned["report_id"]))}
-    else:
-        warnings = {}
-    links = {"data_docs": run / "data_docs" / "index.html", "dashboard": settings.workdir / "dashboard.html"}
-    fetched = _last_fetch(run)
-    return {
-        "run_id": outcome["run_id"],
-        **{k: outcome[k] for k in keep if k in outcome},
-        **warnings,
-        **{k: str(p) for k, p in links.items() if p.exists()},
-        "mart": mart_rows(settings.warehouse_path),
-        **({"fetch": {k: fetched[k] for k in ("finished_at", "totals", "hosts")}} if fetched else {}),
-    }
+            failures = pq.read_table(failures_path, columns=["report_id", "severity"])
+            warned = failures.filter(pc.not_equal(failures["severity"], "blocking"))
+            warnings = {
+                "warnings": warned.num_rows,
+                "reports_with_warnings": len(pc.unique(warned["report_id"])),
+            }
+        else:
+            warnings = {}
+        docs, dashboard = (
+            storage.join(run_dir, "data_docs", "index.html"),
+            settings.workdir / "dashboard.html",
+        )
+        links = {
+            "data_docs": docs if storage.exists(docs) else None,
+            "dashboard": str(dashboard) if dashboard.exists() else None,
+        }
+        fetched = _last_fetch(run)
+        return {
+            "run_id": outcome["run_id"],
+            **{k: outcome[k] for k in keep if k in outcome},
+            **warnings,
+            **{k: v for k, v in links.items() if v},
+            "mart": mart_rows(settings.warehouse_path),
+            **({"fetch": {k: fetched[k] for k in ("finished_at", "totals", "hosts")}} if fetched else {}),
+        }
 
 
-def latest_run_dir(workdir: Path) -> Path | None:
-    runs = [p for p in (workdir / "runs").glob("*") if (p / "outcome.json").exists()]
-    return max(runs, key=lambda p: (p / "outcome.json").stat().st_mtime) if runs else None
+def latest_run_dir(workdir: Path) -> str | None:
+    """The run folder (a path, or a URL under a remote storage root) of the workdir's last finished run."""
+    runs_root = load_settings(workdir=workdir).runs_root
+    local = storage.local_dir(runs_root)
+    if local is not None:
+        runs = [p for p in local.glob("*") if (p / "outcome.json").exists()]
+        return str(max(runs, key=lambda p: (p / "outcome.json").stat().st_mtime)) if runs else None
+    done = storage.glob(storage.join(runs_root, "*", "outcome.json"))
+    if not done:
+        return None
+    fs = storage.filesystem(runs_root)
+    latest = max(done, key=lambda url: (fs.modified(url).timestamp(), url))
+    return storage.join(runs_root, PurePosixPath(latest).parent.name)  # in the root's own spelling
 
 
 class _ParserPerThread:

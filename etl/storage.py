@@ -174,3 +174,77 @@ def local_path(path: PathLike, mode: str = "r", *, base: str | None = None) -> I
                 fs.put_file(str(local), fs_path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def filesystem(path: PathLike, *, base: str | None = None) -> fsspec.AbstractFileSystem:
+    return _fs(path, base)[0]
+
+
+def upload(local: PathLike, path: PathLike, *, base: str | None = None) -> str:
+    """Copy a local file to a storage path (streamed, not read into memory); returns the path."""
+    fs, fs_path, full = _fs(path, base)
+    fs.makedirs(fs._parent(fs_path), exist_ok=True)
+    fs.put_file(os.fspath(local), fs_path)
+    return full
+
+
+def local_dir(path: PathLike, *, base: str | None = None) -> Path | None:
+    """The folder on this machine a path names (a plain path or a file:// URL), else None (remote)."""
+    fs, fs_path, _ = _fs(path, base)
+    return Path(fs_path) if isinstance(fs, LocalFileSystem) else None
+
+
+def join(folder: PathLike, *parts: str) -> str:
+    """`folder`/parts, for a local folder or a URL alike."""
+    text = os.fspath(folder)
+    if is_url(text):
+        return "/".join([text.rstrip("/"), *parts])
+    return str(Path(text, *parts))
+
+
+@contextmanager
+def working_copy(
+    folder: PathLike, reads: tuple[str, ...] = (), writes: tuple[str, ...] = ()
+) -> Iterator[Path]:
+    """A run folder as a local folder for one stage, whose tools (DuckDB, pyarrow, GE) want real paths.
+
+    Local storage: the folder itself; nothing is copied and every write lands in place at once. Remote
+    storage: a temporary folder of the same name, holding the files and folders named in `reads` (those that
+    exist); after the block ends without an exception, the files and folders named in `writes` that the
+    stage wrote are uploaded (a folder replaces the remote one), so the next task, on any worker, reads them.
+    A stage that fails uploads nothing: its task is retried from the same inputs."""
+    local = local_dir(folder)
+    if local is not None:
+        local.mkdir(parents=True, exist_ok=True)
+        yield local
+        return
+    fs, fs_path, _ = _fs(folder, None)
+    tmp = Path(tempfile.mkdtemp(prefix="etl-run-"))
+    work = tmp / PurePosixPath(fs_path.rstrip("/")).name  # the run's own name: stages record it
+    work.mkdir()
+    try:
+        for rel in reads:
+            src = f"{fs_path.rstrip('/')}/{rel}"
+            if not fs.exists(src):
+                continue
+            dest = work / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if fs.isdir(src):
+                fs.get(src + "/", str(dest), recursive=True)
+            else:
+                fs.get_file(src, str(dest))
+        yield work
+        for rel in writes:
+            src = work / rel
+            if not src.exists():
+                continue
+            dst = f"{fs_path.rstrip('/')}/{rel}"
+            if src.is_dir():
+                if fs.exists(dst):
+                    fs.rm(dst, recursive=True)
+                fs.put(str(src) + "/", dst, recursive=True)
+            else:
+                fs.makedirs(fs._parent(dst), exist_ok=True)
+                fs.put_file(str(src), dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -263,3 +263,39 @@ def test_ledger_changes_write_only_what_differs():
     new = {"a": dict(old["a"]), "c": _row("c", "c" * 64)}
     upsert, delete = ledger_changes(new, old)
     assert [r["source_file"] for r in upsert] == ["c"] and delete == ["b"]
+
+
+def test_a_remote_storage_root_carries_the_run_and_gives_the_same_warehouse(landing, tmp_path, monkeypatch):
+    """ETL_STORAGE_ROOT on an object store (fsspec's memory:// stands in for s3://): run folders, the files
+    to parse and the parse cache go through it, and the warehouse is the one a local run builds."""
+    import uuid
+
+    import fsspec
+
+    local = _run(landing, tmp_path / "local")
+    root = f"memory://etl-run-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("ETL_STORAGE_ROOT", root)
+    fs = fsspec.filesystem("memory")
+    try:
+        remote = _run(landing, tmp_path / "remote")
+        assert _contents(tmp_path / "remote" / "warehouse.duckdb") == _contents(
+            tmp_path / "local" / "warehouse.duckdb"
+        )
+        assert remote["counts"] == local["counts"]
+        base = fsspec.core.url_to_fs(root)[1]
+        run_folder = f"{base}/runs/{remote['run_id']}"
+        for name in ("manifest.json", "published_ledger.parquet", "staged.json", "outcome.json"):
+            assert fs.exists(f"{run_folder}/{name}"), name
+        assert fs.glob(f"{run_folder}/parsed/batch-*.jsonl") and fs.glob(
+            f"{run_folder}/staging/reports/*/*.parquet"
+        )
+        assert fs.glob(f"{run_folder}/inputs/*/suichang-2021.txt"), "the files to parse are shared"
+        assert fs.glob(f"{base}/store/parse/*/*/*.json"), "the parse cache is on the storage root"
+        assert remote["data_docs"].startswith(root)
+        assert not (tmp_path / "remote" / "runs").exists(), "nothing of the run is left on the local disk"
+        again = _run(landing, tmp_path / "remote")
+        assert again["incremental"]["parsed"] == 0 and not again["published"]
+        assert pipeline.latest_run_dir(tmp_path / "remote") == f"{root}/runs/{again['run_id']}"
+    finally:
+        if fs.exists(fsspec.core.url_to_fs(root)[1]):
+            fs.rm(fsspec.core.url_to_fs(root)[1], recursive=True)

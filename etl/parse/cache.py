@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 from etl import config
@@ -22,18 +23,41 @@ def cache_key(sha256: str, file_format: str) -> str:
 
 
 class ParseCache:
-    def __init__(self, store: Path, parser_version: str | None = None) -> None:
-        self.root = store / "parse" / (parser_version or config.PARSER_VERSION)
+    """`store`: a local folder, or a URL under the storage root (etl.storage) that every worker reaches."""
 
-    def path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.json"
+    def __init__(self, store: str | os.PathLike, parser_version: str | None = None) -> None:
+        from etl import storage
+
+        version = parser_version or config.PARSER_VERSION
+        local = storage.local_dir(store)
+        # local: plain file calls (150,000 lookups a national run); remote: etl.storage
+        self.root: Path | str = (
+            local / "parse" / version if local is not None else storage.join(store, "parse", version)
+        )
+
+    def path(self, key: str) -> Path | str:
+        if isinstance(self.root, Path):
+            return self.root / key[:2] / f"{key}.json"
+        return f"{self.root}/{key[:2]}/{key}.json"
 
     def has(self, key: str) -> bool:
-        return self.path(key).is_file()
+        path = self.path(key)
+        if isinstance(path, Path):
+            return path.is_file()
+        from etl import storage
+
+        return storage.exists(path)
 
     def get(self, key: str) -> dict | None:
+        path = self.path(key)
         try:
-            return json.loads(self.path(key).read_text(encoding="utf-8"))
+            if isinstance(path, Path):
+                text = path.read_text(encoding="utf-8")
+            else:
+                from etl import storage
+
+                text = storage.read_text(path)
+            return json.loads(text)
         except FileNotFoundError:
             return None
         except ValueError:  # a torn write from a killed worker: a miss, parsed again
@@ -41,9 +65,15 @@ class ParseCache:
 
     def put(self, key: str, record: dict) -> None:
         path = self.path(key)
+        text = json.dumps(record, ensure_ascii=False)
+        if not isinstance(path, Path):  # an object store's PUT is whole or nothing
+            from etl import storage
+
+            storage.write_text(path, text)
+            return
         path.parent.mkdir(parents=True, exist_ok=True)
         # one writer per key at a time is not guaranteed (two batches may hold copies of one file): write a
         # private temp file and rename it, so a reader sees a whole record or none
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
