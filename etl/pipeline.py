@@ -122,9 +122,10 @@ def extract(
     with storage.working_copy(run_url, writes=writes) as run_dir:
         inputs = _share_inputs(settings.landing_dir, run_url, to_parse)
         batches = []
-        for i in range(0, len(to_parse), settings.batch_size):
-            name = f"batch-{i // settings.batch_size:04d}.json"
-            chunk = to_parse[i : i + settings.batch_size]
+        size = _batch_size(len(to_parse), settings.batch_size, settings.parse_workers)
+        for i in range(0, len(to_parse), size):
+            name = f"batch-{i // size:04d}.json"
+            chunk = to_parse[i : i + size]
             _write_json(
                 run_dir / "batches" / name,
                 {
@@ -189,6 +190,16 @@ def _share_inputs(landing: Path, run_url: str, to_parse: list[SourceFile]) -> st
             if path.is_file():
                 storage.upload(path, storage.join(inputs, f.sha256, path.name))
     return inputs
+
+
+MIN_BATCH = 25  # files: below this a batch's own cost (a task, its JSON) outweighs the balance it buys
+
+
+def _batch_size(n: int, most: int, workers: int) -> int:
+    """Files per parse batch: ETL_BATCH_SIZE, smaller when a run has few files to parse, so that every
+    worker gets several batches and none is left parsing a large last batch alone (1,000 new files on two
+    workers: 16 batches of 63, not 5 of 200, three on one worker and two on the other)."""
+    return max(1, min(most, max(MIN_BATCH, -(-n // (8 * max(1, workers))))))
 
 
 def _entry(f: SourceFile) -> dict:
