@@ -159,21 +159,32 @@ def local_path(path: PathLike, mode: str = "r", *, base: str | None = None) -> I
     try:
         local = tmp / PurePosixPath(fs_path).name
         if mode == "r":
-            if fs.isdir(fs_path):
-                fs.get(fs_path.rstrip("/") + "/", str(local), recursive=True)
-            else:
-                fs.get_file(fs_path, str(local))
+            _get(fs, fs_path, local)
         yield local
         if mode == "w" and local.exists():
-            if local.is_dir():  # replaces the folder: what was written is all there is
-                if fs.exists(fs_path):
-                    fs.rm(fs_path, recursive=True)
-                fs.put(str(local) + "/", fs_path, recursive=True)
-            else:
-                fs.makedirs(fs._parent(fs_path), exist_ok=True)
-                fs.put_file(str(local), fs_path)
+            _put(fs, local, fs_path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _get(fs: fsspec.AbstractFileSystem, fs_path: str, local: Path) -> None:
+    """Download a remote file or folder to `local`."""
+    if fs.isdir(fs_path):
+        fs.get(fs_path.rstrip("/") + "/", str(local), recursive=True)
+    else:
+        fs.get_file(fs_path, str(local))
+
+
+def _put(fs: fsspec.AbstractFileSystem, local: Path, fs_path: str) -> None:
+    """Upload a local file or folder to `fs_path`; a folder replaces the remote one (what was written is all
+    there is)."""
+    if local.is_dir():
+        if fs.exists(fs_path):
+            fs.rm(fs_path, recursive=True)
+        fs.put(str(local) + "/", fs_path, recursive=True)
+    else:
+        fs.makedirs(fs._parent(fs_path), exist_ok=True)
+        fs.put_file(str(local), fs_path)
 
 
 def filesystem(path: PathLike, *, base: str | None = None) -> fsspec.AbstractFileSystem:
@@ -229,22 +240,10 @@ def working_copy(
                 continue
             dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            if fs.isdir(src):
-                fs.get(src + "/", str(dest), recursive=True)
-            else:
-                fs.get_file(src, str(dest))
+            _get(fs, src, dest)
         yield work
         for rel in writes:
-            src = work / rel
-            if not src.exists():
-                continue
-            dst = f"{fs_path.rstrip('/')}/{rel}"
-            if src.is_dir():
-                if fs.exists(dst):
-                    fs.rm(dst, recursive=True)
-                fs.put(str(src) + "/", dst, recursive=True)
-            else:
-                fs.makedirs(fs._parent(dst), exist_ok=True)
-                fs.put_file(str(src), dst)
+            if (work / rel).exists():
+                _put(fs, work / rel, f"{fs_path.rstrip('/')}/{rel}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
