@@ -271,8 +271,8 @@ def render(rows: list[Row], reconciliation: list[Row], info: dict[str, Any]) -> 
         ],
     )
     sections = []
+    flagged = info.get("regions_flagged") or {}
     for i, (province, rs) in enumerate(by_province.items()):
-        flagged = info.get("regions_flagged") or {}
         blocks = "".join(
             _year_block(r, mismatches[(province, r["year"])], flagged.get((province, r["year"])))
             for r in reversed(rs)

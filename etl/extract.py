@@ -266,8 +266,13 @@ def scan_landing(
     return out
 
 
+def sidecar_of(path: Path) -> Path:
+    """Where a fetched file's metadata lies (etl.fetch.store writes it beside the file)."""
+    return path.with_name(path.name + _FETCH_SUFFIX)
+
+
 def _latest_source(path: Path) -> dict | None:
-    side = path.with_name(path.name + _FETCH_SUFFIX)
+    side = sidecar_of(path)
     if not side.is_file():
         return None
     import json

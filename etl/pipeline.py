@@ -179,14 +179,14 @@ def _share_inputs(landing: Path, run_url: str, to_parse: list[SourceFile]) -> st
     """Where the parse workers read the run's files: None, the landing folder itself, when the run folder
     is on this machine's filesystem (one machine, or a volume every worker mounts); else the storage root
     (an object store), where extract puts each file to parse, with its fetch sidecar, under its sha256."""
-    from etl.extract import _FETCH_SUFFIX
+    from etl.extract import sidecar_of
 
     if storage.local_dir(run_url) is not None:
         return None
     inputs = storage.join(run_url, "inputs")
     for f in to_parse:
         src = landing / f.path
-        for path in (src, src.with_name(src.name + _FETCH_SUFFIX)):
+        for path in (src, sidecar_of(src)):
             if path.is_file():
                 storage.upload(path, storage.join(inputs, f.sha256, path.name))
     return inputs

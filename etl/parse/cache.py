@@ -15,7 +15,7 @@ import os
 import threading
 from pathlib import Path
 
-from etl import config
+from etl import config, storage
 
 
 def cache_key(sha256: str, file_format: str) -> str:
@@ -26,8 +26,6 @@ class ParseCache:
     """`store`: a local folder, or a URL under the storage root (etl.storage) that every worker reaches."""
 
     def __init__(self, store: str | os.PathLike, parser_version: str | None = None) -> None:
-        from etl import storage
-
         version = parser_version or config.PARSER_VERSION
         local = storage.local_dir(store)
         # local: plain file calls (150,000 lookups a national run); remote: etl.storage
@@ -42,21 +40,12 @@ class ParseCache:
 
     def has(self, key: str) -> bool:
         path = self.path(key)
-        if isinstance(path, Path):
-            return path.is_file()
-        from etl import storage
-
-        return storage.exists(path)
+        return path.is_file() if isinstance(path, Path) else storage.exists(path)
 
     def get(self, key: str) -> dict | None:
         path = self.path(key)
         try:
-            if isinstance(path, Path):
-                text = path.read_text(encoding="utf-8")
-            else:
-                from etl import storage
-
-                text = storage.read_text(path)
+            text = path.read_text(encoding="utf-8") if isinstance(path, Path) else storage.read_text(path)
             return json.loads(text)
         except FileNotFoundError:
             return None
@@ -67,8 +56,6 @@ class ParseCache:
         path = self.path(key)
         text = json.dumps(record, ensure_ascii=False)
         if not isinstance(path, Path):  # an object store's PUT is whole or nothing
-            from etl import storage
-
             storage.write_text(path, text)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
