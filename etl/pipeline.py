@@ -31,8 +31,12 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import sys
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
@@ -742,6 +746,56 @@ def latest_run_dir(workdir: Path) -> str | None:
     return storage.join(runs_root, PurePosixPath(latest).parent.name)  # in the root's own spelling
 
 
+def serve_validation() -> None:
+    """The validation process of run() (`python -c`): import Great Expectations, then validate the run folder
+    named on stdin and print the result as JSON."""
+    import etl.validate.stage  # noqa: F401 - the import this process exists to do early
+
+    run_dir = sys.stdin.readline().strip()
+    if run_dir:
+        print(json.dumps(validate(run_dir)))
+
+
+@contextmanager
+def _validator(runs_root: str) -> Iterator[Callable[[str], dict]]:
+    """validate() for run(): in a process of its own, started now, so that Great Expectations' import
+    (~3 s of one core, most of a small run's validation) happens while extract walks the landing folder on
+    the other core. In-process instead when this process has GE loaded already (a test session, a second
+    run in one process) or when the run folders live in this process's memory (a memory:// storage root).
+    A plain subprocess, not multiprocessing: that would re-import the caller's __main__."""
+    if "great_expectations" in sys.modules or (storage.is_url(runs_root) and runs_root.startswith("memory:")):
+        yield validate
+        return
+    import subprocess
+
+    package_parent = str(Path(__file__).resolve().parent.parent)  # the same etl package as this process
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from etl.pipeline import serve_validation; serve_validation()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+
+    def validate_there(run_dir: str) -> dict:
+        out, _ = proc.communicate(run_dir + "\n")
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"validation of {run_dir} failed in its process (exit {proc.returncode}; see above)"
+            )
+        return json.loads(out.strip().splitlines()[-1])  # the last line: anything printed before is not ours
+
+    try:
+        yield validate_there
+    finally:
+        if proc.poll() is None:
+            proc.communicate("")  # nothing to validate (an earlier stage failed): let it end
+
+
 class _ParserPerThread:
     """parse_batch with one capped parser worker per thread, kept across batches (a worker's start-up, the
     parser's imports, costs about as much as parsing a hundred text reports) and renewed every
@@ -797,11 +851,12 @@ def run(
     run_id = run_id or new_run_id()
     settings = load_settings(Path(landing) if landing else None, Path(workdir) if workdir else None)
     with workdir_lock(settings.workdir, run_id, settings.run_lock_wait_s):
-        plan = extract(run_id, landing, workdir, years, rebuild, retract, retract_reason)
-        with ThreadPoolExecutor(max_workers=settings.parse_workers) as pool, _ParserPerThread() as parse:
-            parsed = list(pool.map(parse, plan["batches"]))
-        transform(plan["run_dir"], parsed)
-        validate(plan["run_dir"])
+        with _validator(settings.runs_root) as validate_in:
+            plan = extract(run_id, landing, workdir, years, rebuild, retract, retract_reason)
+            with ThreadPoolExecutor(max_workers=settings.parse_workers) as pool, _ParserPerThread() as parse:
+                parsed = list(pool.map(parse, plan["batches"]))
+            transform(plan["run_dir"], parsed)
+            validate_in(plan["run_dir"])
         load(plan["run_dir"])
         build_marts(plan["run_dir"])
         return summarize(plan["run_dir"])

@@ -18,7 +18,7 @@ from tests.conftest import PROJECT, SEED
 
 SAMPLE = PROJECT / "sample" / "landing" / "generated"
 # the published tables whose contents a run decides (run_log / retraction_log / meta record history)
-COMPARED = (*PARTITIONED, "file_outcome", "dim_agency", "mart_province_year", "mart_report")
+COMPARED = (*PARTITIONED, "file_outcome", "dim_agency", "agency_alias", "mart_province_year", "mart_report")
 
 
 def _contents(db: Path) -> dict[str, list]:
@@ -102,6 +102,35 @@ def test_new_changed_and_competing_files_end_as_a_from_scratch_build(landing, tm
     scratch = tmp_path / "scratch"
     _run(landing, scratch)
     assert _contents(work / "warehouse.duckdb") == _contents(scratch / "warehouse.duckdb")
+
+
+def test_agencies_are_normalized_again_when_their_rules_change(landing, tmp_path, monkeypatch):
+    """dim_agency keeps its rows across publishes (only new issuers are normalized) until the rules behind
+    them change: then every published issuer is normalized again."""
+    import duckdb
+
+    work = tmp_path / "work"
+    _run(landing, work)
+    db = work / "warehouse.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE dim_agency SET agency_name = 'stale'")  # what rows made by older rules stand for
+    con.close()
+    shutil.copy(sorted(SAMPLE.rglob("*.txt"))[-1], landing / "new-report.txt")
+    _run(landing, work)
+    con = duckdb.connect(str(db), read_only=True)
+    kept = con.execute("SELECT count(*) FROM dim_agency WHERE agency_name = 'stale'").fetchone()[0]
+    con.close()
+    assert kept > 0  # same rules: rows kept, the new issuer's added
+
+    monkeypatch.setattr("etl.load.AGENCY_RULES_VERSION", "changed")
+    shutil.copy(sorted(SAMPLE.rglob("*.html"))[-1], landing / "another-report.html")
+    _run(landing, work)
+    scratch = tmp_path / "scratch"
+    _run(landing, scratch)
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT value FROM meta WHERE key = 'agency_rules_version'").fetchone() == ("changed",)
+    con.close()
+    assert _contents(db)["dim_agency"] == _contents(scratch / "warehouse.duckdb")["dim_agency"]
 
 
 def test_a_removed_file_is_reported_and_kept_until_retracted(landing, tmp_path):

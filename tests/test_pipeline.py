@@ -167,3 +167,34 @@ def test_run_id_is_one_safe_path_component():
         safe = safe_run_id(raw)
         assert re.fullmatch(r"[A-Za-z0-9._-]+", safe), safe
         assert safe not in (".", "..") and not safe.startswith(".")
+
+
+def test_run_validates_in_a_process_of_its_own_with_the_same_result(tmp_path, monkeypatch):
+    """A one-shot `etl run` validates in a process started before extract (Great Expectations' import then
+    overlaps the landing walk): the same failures as in this process, and a failure there is an error here."""
+    import pandas as pd
+
+    from etl import pipeline
+
+    landing = _landing(tmp_path)
+    pipeline.run(landing=str(landing), workdir=str(tmp_path / "w"))
+    run_dir = pipeline.latest_run_dir(tmp_path / "w")
+    here = pd.read_parquet(Path(run_dir) / "validation" / "failures.parquet")
+    assert len(here) > 0  # broken.txt breaks a rule
+
+    monkeypatch.delitem(sys.modules, "great_expectations", raising=False)  # as in a fresh `python -m etl run`
+    with pipeline._validator(str(tmp_path / "w" / "runs")) as validate:
+        assert validate is not pipeline.validate
+        result = validate(run_dir)
+    there = pd.read_parquet(result["failures"])
+    pd.testing.assert_frame_equal(
+        there.sort_values(list(there.columns)).reset_index(drop=True),
+        here.sort_values(list(here.columns)).reset_index(drop=True),
+    )
+    broken = tmp_path / "broken-run"
+    shutil.copytree(run_dir, broken)
+    for part in (broken / "staging" / "reports").rglob("*.parquet"):
+        part.write_bytes(b"not parquet")
+    with pytest.raises(RuntimeError, match="failed in its process"):
+        with pipeline._validator(str(tmp_path / "w" / "runs")) as validate:
+            validate(str(broken))
