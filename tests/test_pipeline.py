@@ -195,6 +195,8 @@ def test_run_validates_in_a_process_of_its_own_with_the_same_result(tmp_path, mo
     shutil.copytree(run_dir, broken)
     for part in (broken / "staging" / "reports").rglob("*.parquet"):
         part.write_bytes(b"not parquet")
-    with pytest.raises(RuntimeError, match="failed in its process"):
-        with pipeline._validator(str(tmp_path / "w" / "runs")) as validate:
-            validate(str(broken))
+    with (
+        pytest.raises(RuntimeError, match="failed in its process"),
+        pipeline._validator(str(tmp_path / "w" / "runs")) as validate,
+    ):
+        validate(str(broken))
