@@ -205,3 +205,23 @@ def test_low_confidence_t2_cell_is_flagged_for_the_warning_rule() -> None:
     assert out["flagged"] == {"t2.licensing.decisions": 0.5}
     assert tables.cells["t2.licensing.decisions"] == label["cells"]["t2.licensing.decisions"]
     assert tables.unresolved["t2.licensing.decisions"].startswith("ocr low confidence")
+
+
+def test_a_two_line_title_is_read_whole_from_a_scan() -> None:
+    """A title printed on two lines of one size is the title, though OCR's boxes make the lines' heights
+    differ: line sizes are read from the ink. Read partially, the generated office report below lost its
+    issuer line, and the body's 本报告由…办公室编制 made the government the issuer."""
+    from etl.parse.pdf import read_pdf
+    from etl.parse.scan import read_scan
+
+    _needs_cjk_font()
+    office = PROJECT / "sample" / "landing" / "generated" / "15" / "152900-d27-2020.pdf"
+    label = _label(office)
+    rep = parse_bytes(synth_scan.scanned(office.read_bytes(), _variant("scan200")), "office.pdf")
+    assert (rep.meta.issuer, rep.meta.scope) == (label["issuer"], label["scope"])
+    real = REAL / "js-huaian-hongze-2023.pdf"
+    if real.exists():
+        _, printed, _ = read_pdf(real.read_bytes())
+        for variant in ("scan150", "scan200"):
+            _, title, _, _ = read_scan(synth_scan.scanned(real.read_bytes(), _variant(variant)), "pdf")
+            assert title.replace(" ", "") == printed.replace(" ", ""), variant

@@ -406,12 +406,13 @@ def _page_pieces(page: pdfium.PdfPage, chars: list[_Char], n: int) -> tuple[list
     return sorted(pieces, key=lambda p: -p.y), has_image and len(chars) < _MIN_TEXT_CHARS
 
 
-def _title(first_page: list[_Piece], meta_title: str) -> str | None:
-    """The printed title (the largest text on page 1); the document's Title property when that is specific."""
+def _title(first_page: list[_Piece], meta_title: str, tolerance: float = 0.95) -> str | None:
+    """The printed title (the largest text on page 1, lines within `tolerance` of the largest); the
+    document's Title property when that is specific."""
     free = [p for p in first_page if p.free and p.size > 0]
     if free:
         big = max(p.size for p in free)
-        printed = "".join("".join(p.cells) for p in free if p.size >= 0.95 * big)
+        printed = "".join("".join(p.cells) for p in free if p.size >= tolerance * big)
         if "报告" in printed:
             return collapse_ws(normalize(printed))
     title = collapse_ws(normalize(meta_title))
