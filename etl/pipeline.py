@@ -1,7 +1,7 @@
 """The pipeline's stages as functions of paths: extract -> parse -> transform -> validate -> load -> marts.
 
 The Airflow DAG calls these one task each (parse mapped over batches); `run()` calls them in-process for
-`python -m etl run`. Each stage reads the previous stage's files under the run folder and writes its own, so
+`python -m etl run` (validation in a process it starts first, so Great Expectations' import overlaps extract). Each stage reads the previous stage's files under the run folder and writes its own, so
 any stage can be re-run alone and a re-run overwrites exactly what it wrote.
 
 Runs are incremental (etl.incremental): extract plans against the warehouse's published ledger, parse
