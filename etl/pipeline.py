@@ -768,17 +768,18 @@ def _validator(runs_root: str) -> Iterator[Callable[[str], dict]]:
         return
     import subprocess
 
-    package_parent = str(Path(__file__).resolve().parent.parent)  # the same etl package as this process
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")])),
-    }
+    import etl
+
+    # the same etl package as this process: its folder goes first only when the child would find another
+    origin = os.path.realpath(etl.__file__)
+    parent = os.path.dirname(os.path.dirname(origin))
+    code = (
+        "import os, sys, importlib.util as u; s = u.find_spec('etl'); "
+        f"(s is not None and os.path.realpath(s.origin) == {origin!r}) or sys.path.insert(0, {parent!r}); "
+        "from etl.pipeline import serve_validation; serve_validation()"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from etl.pipeline import serve_validation; serve_validation()"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env=env,
-        text=True,
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
 
     def validate_there(run_dir: str) -> dict:
