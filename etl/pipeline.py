@@ -1,8 +1,9 @@
 """The pipeline's stages as functions of paths: extract -> parse -> transform -> validate -> load -> marts.
 
 The Airflow DAG calls these one task each (parse mapped over batches); `run()` calls them in-process for
-`python -m etl run` (validation in a process it starts first, so Great Expectations' import overlaps extract). Each stage reads the previous stage's files under the run folder and writes its own, so
-any stage can be re-run alone and a re-run overwrites exactly what it wrote.
+`python -m etl run` (validation in a process it starts first, so Great Expectations' import overlaps
+extract). Each stage reads the previous stage's files under the run folder and writes its own, so any stage
+can be re-run alone and a re-run overwrites exactly what it wrote.
 
 Runs are incremental (etl.incremental): extract plans against the warehouse's published ledger, parse
 reads only what the parse cache lacks, and load republishes only the issuer-year slots the run's new or
@@ -763,7 +764,7 @@ def _validator(runs_root: str) -> Iterator[Callable[[str], dict]]:
     the other core. In-process instead when this process has GE loaded already (a test session, a second
     run in one process) or when the run folders live in this process's memory (a memory:// storage root).
     A plain subprocess, not multiprocessing: that would re-import the caller's __main__."""
-    if "great_expectations" in sys.modules or (storage.is_url(runs_root) and runs_root.startswith("memory:")):
+    if "great_expectations" in sys.modules or runs_root.startswith("memory:"):
         yield validate
         return
     import subprocess
